@@ -1,0 +1,3 @@
+"""evident: a self-hostable clinical evidence engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Compose: question analysis, article assembly and rendering."""

@@ -1,0 +1,339 @@
+"""Extractive article assembly: quote library sentences, sort them into sections, cite each."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from evident.compose.question import QuestionFrame
+from evident.compose.sections import ANSWER_CUE, SECTIONS, place
+from evident.config import ComposeSettings
+from evident.index.lexical import tokenize
+from evident.index.vocab import mentions, term_key, words
+from evident.models import (
+    Article,
+    ArticleSection,
+    Citation,
+    DocumentKind,
+    Hit,
+    QuestionType,
+    Reference,
+    Statement,
+)
+from evident.protocols import Embedder
+
+_LIST_MARKER = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
+_QUANT = re.compile(
+    r"\d+(\.\d+)?\s*(%|per ?cent|mg|g\b|kg|mm|cm|weeks?|months?|days?|years?|hours?)|"
+    r"\b(RR|OR|HR|CI|NNT)\b|\b\d+(\.\d+)?\s*(times|fold)\b",
+    re.I,
+)
+_BOILERPLATE = re.compile(
+    r"demonstration content|not clinical advice|summari[sz]ed in our own words|"
+    r"written for (this|the evident) (demo )?library",
+    re.I,
+)
+_SMALL_WORDS = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "vs", "versus", "with", "near"}
+_KIND_RANK = {
+    DocumentKind.GUIDELINE: 1.0,
+    DocumentKind.SYSTEMATIC_REVIEW: 0.8,
+    DocumentKind.RANDOMISED_TRIAL: 0.7,
+    DocumentKind.OBSERVATIONAL: 0.55,
+    DocumentKind.TEXTBOOK: 0.55,
+    DocumentKind.NARRATIVE_REVIEW: 0.5,
+    DocumentKind.CASE_REPORT: 0.4,
+    DocumentKind.PATIENT_INFORMATION: 0.4,
+    DocumentKind.UNKNOWN: 0.45,
+}
+
+
+@dataclass
+class Candidate:
+    """A sentence from a retrieved passage that could become a statement."""
+
+    text: str
+    hit: Hit
+    start: int
+    end: int
+    score: float = 0.0
+    extra: list[Citation] = field(default_factory=list)
+
+    @property
+    def citation(self) -> Citation:
+        return Citation(
+            chunk_id=self.hit.chunk.chunk_id,
+            document_id=self.hit.document_id,
+            start=self.start,
+            end=self.end,
+            quote=self.hit.chunk.text[self.start : self.end],
+        )
+
+    @property
+    def is_guideline(self) -> bool:
+        return self.hit.document.kind is DocumentKind.GUIDELINE
+
+
+def title_for(frame: QuestionFrame) -> str:
+    """Phrase the article title as a heading for the question's type and condition."""
+    condition = _title_case(frame.conditions[0])
+    site = f" Near the {_title_case(frame.site)}" if frame.site and frame.site.lower() != "soft tissue" else ""
+    if frame.qtype is QuestionType.DIFFERENTIAL and len(frame.conditions) > 1:
+        second = _title_case(frame.conditions[1])
+        context = f" {_title_case(frame.context)}" if frame.context else ""
+        return f"{condition} Versus {second}{context}: Telling Them Apart and Managing Each"
+    templates = {
+        QuestionType.TREATMENT: "Treatment of {c}{s}",
+        QuestionType.DIAGNOSIS: "Diagnosis and Work-up of {c}{s}",
+        QuestionType.DIFFERENTIAL: "Differential Diagnosis of {c}{s}",
+        QuestionType.PROGNOSIS: "Prognosis of {c}{s}",
+        QuestionType.DRUG: "{c}: Dosing and Safety",
+        QuestionType.DEFINITION: "What Is {c}?",
+        QuestionType.PREVENTION: "Preventing {c}{s}",
+    }
+    return templates[frame.qtype].format(c=condition, s=site)
+
+
+def _title_case(text: str) -> str:
+    out = []
+    for i, word in enumerate(text.split()):
+        if word.isupper() and len(word) > 1:
+            out.append(word)
+        elif i > 0 and word.lower() in _SMALL_WORDS:
+            out.append(word.lower())
+        else:
+            out.append(word[:1].upper() + word[1:])
+    return " ".join(out)
+
+
+def on_condition(hit: Hit, terms: Sequence[str]) -> bool:
+    """True when a passage is about the asked-about condition.
+
+    The passage, its section heading, or its document's title or condition list must
+    name the condition (or a synonym or subtype of it).
+    """
+    meta = hit.document
+    return (
+        mentions(hit.chunk.text, terms)
+        or mentions(hit.chunk.section, terms)
+        or mentions(meta.title, terms)
+        or any(mentions(c, terms) for c in meta.conditions)
+    )
+
+
+def _candidates(hits: Sequence[Hit]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for hit in hits:
+        text = hit.chunk.text
+        for start, end in hit.chunk.sentences:
+            marker = _LIST_MARKER.match(text[start:end])
+            if marker:
+                start += marker.end()
+            sentence = text[start:end]
+            n_words = len(sentence.split())
+            if n_words < 6 or n_words > 80 or sentence[-1:] not in ".!)":
+                continue  # headings, fragments and run-ons do not make statements
+            if sentence.endswith("?") or _BOILERPLATE.search(sentence):
+                continue
+            out.append(Candidate(sentence, hit, start, end))
+    return out
+
+
+def _score(
+    candidates: list[Candidate],
+    frame: QuestionFrame,
+    hits: Sequence[Hit],
+    embedder: Embedder | None,
+    question_vector: np.ndarray | None,
+) -> None:
+    best_hit = max((h.score for h in hits), default=1.0) or 1.0
+    query_tokens = set(tokenize([frame.question])[0])
+    site = frame.site_words()
+    cue = ANSWER_CUE[frame.qtype]
+    cosines = np.zeros(len(candidates), dtype=np.float32)
+    if embedder is not None and question_vector is not None and candidates:
+        cosines = embedder.embed([c.text for c in candidates]) @ question_vector
+    for cand, cosine in zip(candidates, cosines, strict=True):
+        tokens = set(tokenize([cand.text])[0])
+        overlap = len(tokens & query_tokens) / (len(query_tokens) or 1)
+        site_bonus = 0.15 if site and site & {term_key(w) for w in words(cand.text)} else 0.0
+        cand.score = (
+            0.35 * float(cosine)
+            + 0.25 * overlap
+            + 0.15 * (cand.hit.score / best_hit)
+            + 0.1 * _KIND_RANK[cand.hit.document.kind]
+            + (0.08 if cue.search(cand.text) else 0.0)
+            + (0.05 if _QUANT.search(cand.text) else 0.0)
+            + site_bonus
+        )
+
+
+def _dedupe(candidates: list[Candidate], threshold: float = 0.6) -> list[Candidate]:
+    """Merge near-duplicate sentences; the kept one carries every source's citation."""
+    kept: list[Candidate] = []
+    token_sets: list[set[str]] = []
+    for cand in candidates:
+        tokens = set(tokenize([cand.text])[0])
+        for other, other_tokens in zip(kept, token_sets, strict=True):
+            union = tokens | other_tokens
+            if union and len(tokens & other_tokens) / len(union) >= threshold:
+                if cand.hit.document_id != other.hit.document_id:
+                    other.extra.append(cand.citation)
+                break
+        else:
+            kept.append(cand)
+            token_sets.append(tokens)
+    return kept
+
+
+def _statement(cand: Candidate) -> Statement:
+    return Statement(text=cand.text, citations=(cand.citation, *cand.extra))
+
+
+def compose_article(
+    frame: QuestionFrame,
+    hits: Sequence[Hit],
+    settings: ComposeSettings,
+    library_version: str,
+    *,
+    embedder: Embedder | None = None,
+    question_vector: np.ndarray | None = None,
+    relevance: dict[str, float] | None = None,
+    searched: Sequence[str] = (),
+) -> Article:
+    """Build an extractive article from retrieved passages, or an abstention.
+
+    Only passages about the asked-about condition are used; evidence about neighbouring
+    conditions is left out and counted in the article's notes.
+
+    Args:
+        relevance: chunk_id -> cosine between question and passage, when known; passages
+            under settings.min_relevance do not count as evidence.
+        searched: the queries that were run, shown if the article abstains.
+    """
+    terms = frame.condition_terms()
+    relevant = [
+        h for h in hits
+        if relevance is None or relevance.get(h.chunk.chunk_id, 1.0) >= settings.min_relevance
+    ]
+    usable = [h for h in relevant if on_condition(h, terms)]
+    off_condition = [h for h in relevant if h not in usable]
+    notes: list[str] = []
+    if off_condition:
+        names = sorted({c for h in off_condition for c in h.document.conditions[:1]} - {""})
+        notes.append(
+            f"Left out {len(off_condition)} passage(s) about other conditions"
+            + (f" ({', '.join(names[:4])})" if names else "")
+            + f" because they do not concern {frame.condition}."
+        )
+    generated_at = datetime.now(UTC)
+    candidates = _candidates(usable)
+    if len({h.document_id for h in usable}) < 1 or len(candidates) < settings.min_passages:
+        return _abstain(frame, library_version, generated_at, searched, notes, len(usable))
+
+    _score(candidates, frame, usable, embedder, question_vector)
+    candidates.sort(key=lambda c: -c.score)
+    candidates = _dedupe(candidates)
+
+    # Bottom line: the best answering sentence, from a guideline when one answers.
+    cue = ANSWER_CUE[frame.qtype]
+    answering = [c for c in candidates if cue.search(c.text)] or candidates
+    guideline_answers = [c for c in answering[:8] if c.is_guideline]
+    lead = (guideline_answers or answering)[0]
+    bottom = [lead]
+    for cand in answering:
+        if cand is not lead and cand.hit.document_id != lead.hit.document_id and len(bottom) < 2:
+            if cand.score >= 0.85 * lead.score:
+                bottom.append(cand)
+    rest = [c for c in candidates if c not in bottom]
+
+    rules = SECTIONS[frame.qtype]
+    has_guideline = any(c.is_guideline for c in rest)
+    has_research = any(not c.is_guideline for c in rest)
+    split = has_guideline and has_research
+    groups = [("guidelines", True), ("research", False)] if split else [("", None)]
+    sections: list[ArticleSection] = []
+    for group, is_guideline in groups:
+        buckets: list[list[Candidate]] = [[] for _ in rules]
+        for cand in rest:
+            if is_guideline is not None and cand.is_guideline != is_guideline:
+                continue
+            slot = place(cand.text, rules)
+            if slot is not None and len(buckets[slot]) < settings.bullets_per_section:
+                buckets[slot].append(cand)
+        for rule, bucket in zip(rules, buckets, strict=True):
+            if bucket:  # a section with no evidence is left out, never padded
+                sections.append(
+                    ArticleSection(rule.heading, tuple(_statement(c) for c in bucket), group)
+                )
+    statements = [_statement(c) for c in bottom] + [s for sec in sections for s in sec.statements]
+    references = _references(statements, usable)
+    return Article(
+        question=frame.question,
+        title=title_for(frame),
+        question_type=frame.qtype,
+        condition=frame.condition,
+        bottom_line=tuple(_statement(c) for c in bottom),
+        sections=tuple(sections),
+        references=references,
+        abstained=False,
+        generated_at=generated_at,
+        library_version=library_version,
+        searched=tuple(searched),
+        notes=tuple(notes),
+    )
+
+
+def _references(statements: Sequence[Statement], hits: Sequence[Hit]) -> tuple[Reference, ...]:
+    metas = {h.document_id: h.document for h in hits}
+    seen: dict[str, Reference] = {}
+    for statement in statements:
+        for citation in statement.citations:
+            if citation.document_id not in seen:
+                seen[citation.document_id] = Reference(
+                    key=citation.document_id[:10],
+                    document_id=citation.document_id,
+                    meta=metas[citation.document_id],
+                )
+    return tuple(seen.values())
+
+
+def _abstain(
+    frame: QuestionFrame,
+    library_version: str,
+    generated_at: datetime,
+    searched: Sequence[str],
+    notes: list[str],
+    found: int,
+) -> Article:
+    condition = frame.condition
+    reason = (
+        f"The library holds too little evidence about {condition} to answer this question "
+        f"({found} relevant passage{'s' if found != 1 else ''} found). evident does not fill "
+        "the gap with unsupported text."
+    )
+    suggestions = (
+        f"Add a current clinical practice guideline on {condition} "
+        "(for example from a national guideline body or specialty society).",
+        f"Add a systematic review or meta-analysis on {condition}.",
+        "Add patient information from a public health service if the question is from a patient.",
+    )
+    return Article(
+        question=frame.question,
+        title=f"Not Enough Evidence: {_title_case(condition)}",
+        question_type=frame.qtype,
+        condition=condition,
+        bottom_line=(),
+        sections=(),
+        references=(),
+        abstained=True,
+        generated_at=generated_at,
+        library_version=library_version,
+        abstain_reason=reason,
+        searched=tuple(searched),
+        suggestions=suggestions,
+        notes=tuple(notes),
+    )

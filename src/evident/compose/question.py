@@ -1,0 +1,157 @@
+"""Understand a question: its type, the condition(s) it asks about, and the body site."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from evident.errors import InvalidInput
+from evident.index.vocab import Concept, Vocabulary, term_key, words
+from evident.models import QuestionType
+
+MAX_QUESTION_CHARS = 1000
+
+_TYPE_RULES: list[tuple[QuestionType, re.Pattern[str]]] = [
+    (QuestionType.DIFFERENTIAL, re.compile(
+        r"\b(versus|vs\.?|differentiat\w*|distinguish\w*|difference between|tell apart|"
+        r"or is it)\b")),
+    (QuestionType.DRUG, re.compile(
+        r"\b(dose|doses|dosing|dosage|how much|mg|side effects?|interact\w*|"
+        r"contraindications? (of|to))\b")),
+    (QuestionType.PREVENTION, re.compile(r"\b(prevent\w*|prophyla\w*|reduce the risk|screen\w*)\b")),
+    (QuestionType.PROGNOSIS, re.compile(
+        r"\b(prognosis|outcomes?|survival|natural history|how long will|recurrence rate)\b")),
+    (QuestionType.TREATMENT, re.compile(
+        r"\b(treat\w*|manag\w*|therap\w*|what to do|options? for|surgery for|cure)\b")),
+    (QuestionType.DIAGNOSIS, re.compile(
+        r"\b(diagnos\w*|work-?up|investigat\w*|imaging|tests? for|evaluat\w*|assess\w*|"
+        r"identify|signs of|how to tell)\b")),
+    (QuestionType.DEFINITION, re.compile(r"^(what (is|are)|define|definition of)\b")),
+]
+
+# Leading wording that frames the question rather than naming the condition.
+_FRAME = re.compile(
+    r"^(?:(?:what|which|how)\b[^?]*?\b(?:for|of|in|with|to)\s+(?:the\s+|a\s+|an\s+)?"
+    r"|(?:initial\s+|first-line\s+)?(?:management|treatment|diagnosis|work-?up|prognosis|"
+    r"prevention)\s+(?:of|for)\s+(?:the\s+|a\s+|an\s+)?"
+    r"|how\s+(?:to|do\s+(?:you|i|we)|should\s+\w+)\s+(?:\w+\s+(?:and\s+)?)?(?:\w+\s+)?"
+    r"|what\s+(?:is|are)\s+(?:the\s+|a\s+|an\s+)?)",
+    re.I,
+)
+# Verbs left at the front after the frame is removed ("differentiate and manage X").
+_LEAD_VERBS = re.compile(
+    r"^(?:(?:treat|manage|differentiate|distinguish|diagnose|assess|evaluate|approach|"
+    r"the|difference|between|and)\s+)+", re.I)
+_CONTEXT = re.compile(r"\s+\b(in|for)\s+(a|an|the)?\s*(patients?|people|person|children|adults?|"
+                      r"women|men|athletes?|someone)\b.*$", re.I)
+_SITE = re.compile(r"\s+\b(near|around|at|of|in|on|within|under|beneath|over)\s+(the\s+)?"
+                   r"((?:(?:left|right|inferior|superior|distal|proximal|medial|lateral|plantar|"
+                   r"dorsal)\s+)*[a-z' -]+)$", re.I)
+_VERSUS = re.compile(r"\s+(?:versus|vs\.?|or)\s+", re.I)
+_STOP = {
+    "a", "an", "the", "of", "in", "on", "at", "for", "with", "and", "or", "to", "near", "small",
+    "large", "non", "specific", "nonspecific", "initial", "patient", "patients", "what", "how",
+    "is", "are", "best", "first", "line", "right", "left", "inferior", "superior",
+}
+
+
+@dataclass(frozen=True)
+class QuestionFrame:
+    """What a question asks.
+
+    conditions: the condition phrases (two for an "X versus Y" question).
+    concepts: vocabulary concepts matched in those phrases.
+    site: the body site named after the condition ("metatarsal head"), if any.
+    context: the patient context ("a patient with a transmetatarsal amputation").
+    """
+
+    question: str
+    qtype: QuestionType
+    conditions: tuple[str, ...]
+    concepts: tuple[Concept, ...]
+    site: str
+    context: str
+
+    @property
+    def condition(self) -> str:
+        return " versus ".join(self.conditions)
+
+    def condition_terms(self) -> list[str]:
+        """Every name that counts as the asked-about condition (synonyms and subtypes)."""
+        terms: list[str] = []
+        for concept in self.concepts:
+            terms += [concept.name, *concept.synonyms, *concept.narrower, *concept.lay]
+        if not terms:
+            # Unknown to the vocabulary: the condition's own content words must appear.
+            terms = [" ".join(w for w in words(c) if w not in _STOP) for c in self.conditions]
+        return [t for t in dict.fromkeys(terms) if term_key(t)]
+
+    def site_words(self) -> set[str]:
+        return {term_key(w) for w in words(self.site) if w not in _STOP}
+
+
+def classify(question: str) -> QuestionType:
+    """Return the kind of question, from its wording."""
+    lowered = question.lower()
+    for qtype, pattern in _TYPE_RULES:
+        if pattern.search(lowered):
+            return qtype
+    return QuestionType.TREATMENT
+
+
+def validate_question(question: str) -> str:
+    question = " ".join(question.split())
+    if not question:
+        raise InvalidInput("the question is empty; type a clinical question")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput(
+            f"the question is {len(question)} characters long; keep it under "
+            f"{MAX_QUESTION_CHARS} (ask one thing at a time)"
+        )
+    if not any(ch.isalpha() for ch in question):
+        raise InvalidInput(f"{question!r} is not a question; type a clinical question in words")
+    return question
+
+
+def analyse(question: str, vocabulary: Vocabulary) -> QuestionFrame:
+    """Classify a question and pull out its condition(s), site and patient context."""
+    question = validate_question(question)
+    qtype = classify(question)
+    phrase = question.rstrip("?.! ")
+    phrase = _LEAD_VERBS.sub("", _FRAME.sub("", phrase, count=1))
+    context = ""
+    match = _CONTEXT.search(phrase)
+    if match:
+        context = match.group(0).strip()
+        phrase = phrase[: match.start()]
+    parts = [phrase]
+    if qtype is QuestionType.DIFFERENTIAL:
+        parts = [p.strip() for p in _VERSUS.split(phrase)]
+        if len(parts) == 1:
+            parts = [p.strip() for p in re.split(r"\s+and\s+", phrase, flags=re.I)]
+    site = ""
+    conditions: list[str] = []
+    for part in parts:
+        site_match = _SITE.search(part)
+        if site_match and vocabulary.find(part[: site_match.start()]):
+            site = site or site_match.group(3).strip()
+            part = part[: site_match.start()]
+        if part:
+            conditions.append(part.strip())
+    concepts: list[Concept] = []
+    for part in conditions or [phrase]:
+        for _, concept in vocabulary.find(part):
+            if concept not in concepts:
+                concepts.append(concept)
+    if context:
+        # "in a patient with X": X is context, but if no condition was found, X is it.
+        if not concepts:
+            concepts = [c for _, c in vocabulary.find(context)]
+    return QuestionFrame(
+        question=question,
+        qtype=qtype,
+        conditions=tuple(conditions) or (phrase,),
+        concepts=tuple(concepts),
+        site=site,
+        context=context,
+    )

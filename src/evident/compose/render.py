@@ -1,0 +1,293 @@
+"""Render an article for people (terminal, Markdown, HTML) and programs (JSON).
+
+Citation numbers are assigned here, at display: references are numbered in order of
+first use and listed grouped Guideline / Research / Textbook / Patient information.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment
+
+from evident import __version__
+from evident.models import (
+    Article,
+    Reference,
+    ReferenceGroup,
+    ReviewStatus,
+    Statement,
+    reference_group,
+)
+
+SCHEMA = "evident.article/1"
+
+DISCLAIMER = (
+    "evident assembles quotations from the documents in its library; it has not examined the "
+    "patient and does not know their history. Treat this article as a starting point for a "
+    "qualified clinician's judgement, never a replacement for it, and check each statement "
+    "against its source and your local guidance before acting on it."
+)
+
+STATUS_LABEL = {
+    ReviewStatus.DRAFT: "Pending human review",
+    ReviewStatus.SUBMITTED: "Submitted — pending human review",
+    ReviewStatus.UNDER_REVIEW: "Under review — pending human review",
+    ReviewStatus.CHANGES_REQUESTED: "Changes requested — pending human review",
+    ReviewStatus.APPROVED: "Approved by a reviewer",
+    ReviewStatus.REJECTED: "Rejected by a reviewer",
+    ReviewStatus.PUBLISHED: "Approved and published",
+    ReviewStatus.SUPERSEDED: "Superseded by a newer revision",
+    ReviewStatus.RETRACTED: "Retracted",
+}
+
+GROUP_HEADING = {"guidelines": "From the Guidelines", "research": "From the Research"}
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """An article with display numbers: reference key -> number, and the grouped list."""
+
+    article: Article
+    numbers: dict[str, int]
+    groups: list[tuple[ReferenceGroup, list[tuple[int, Reference]]]]
+
+    def marks(self, statement: Statement) -> list[int]:
+        keys = dict.fromkeys(c.document_id[:10] for c in statement.citations)
+        return sorted(self.numbers[k] for k in keys if k in self.numbers)
+
+
+def number(article: Article) -> Numbered:
+    """Assign citation numbers in order of first use and group the reference list."""
+    numbers: dict[str, int] = {}
+    for statement in article.statements():
+        for citation in statement.citations:
+            numbers.setdefault(citation.document_id[:10], len(numbers) + 1)
+    by_key = {r.key: r for r in article.references}
+    groups = []
+    for group in ReferenceGroup:
+        members = sorted(
+            (numbers[r.key], r)
+            for r in article.references
+            if reference_group(r.meta.kind) is group and r.key in numbers
+        )
+        if members:
+            groups.append((group, members))
+    assert set(numbers) <= set(by_key), "a citation points outside the reference list"
+    return Numbered(article, numbers, groups)
+
+
+def reference_line(ref: Reference) -> str:
+    """One reference as text: title, source, year and identifiers as the library holds them."""
+    meta = ref.meta
+    parts = [meta.title.rstrip(".") + "."]
+    if meta.source:
+        parts.append(meta.source.rstrip(".") + (f", {meta.year}." if meta.year else "."))
+    elif meta.year:
+        parts.append(f"{meta.year}.")
+    ids = []
+    if meta.pmid:
+        ids.append(f"PMID {meta.pmid}")
+    if meta.doi:
+        ids.append(f"doi:{meta.doi}")
+    if meta.url:
+        ids.append(meta.url)
+    if ids:
+        parts.append(" · ".join(ids))
+    return " ".join(parts)
+
+
+def _heading_groups(article: Article) -> list[tuple[str, list[Any]]]:
+    """Sections in order, with a group heading wherever the group changes."""
+    out: list[tuple[str, list[Any]]] = []
+    for section in article.sections:
+        title = GROUP_HEADING.get(section.group, "")
+        if not out or out[-1][0] != title:
+            out.append((title, []))
+        out[-1][1].append(section)
+    return out
+
+
+def status_line(article: Article) -> str:
+    return (
+        f"{STATUS_LABEL[article.status]} · generated {article.generated_at:%Y-%m-%d %H:%M} UTC · "
+        f"library {article.library_version} · for {article.audience.value}s"
+    )
+
+
+def to_markdown(article: Article) -> str:
+    """Render the article as Markdown with numbered citations."""
+    n = number(article)
+    lines = [f"# {article.title}", "", f"*{status_line(article)}*", ""]
+    if article.abstained:
+        lines += [f"**{article.abstain_reason}**", "", "## What was searched", ""]
+        lines += [f"- {q}" for q in article.searched]
+        lines += ["", "## What to add to the library", ""]
+        lines += [f"- {s}" for s in article.suggestions]
+    else:
+        bottom = " ".join(f"{s.text} {_marks_md(n, s)}" for s in article.bottom_line)
+        lines += [f"**{bottom}**", ""]
+        for group, sections in _heading_groups(article):
+            if group:
+                lines += [f"## {group}", ""]
+            for section in sections:
+                lines += [f"{'###' if group else '##'} {section.heading}", ""]
+                lines += [f"- {s.text} {_marks_md(n, s)}" for s in section.statements]
+                lines.append("")
+        lines += ["## References", ""]
+        for group_name, members in n.groups:
+            lines += [f"**{group_name.value}**", ""]
+            lines += [f"{num}. {reference_line(ref)}" for num, ref in members]
+            lines.append("")
+    if article.notes:
+        lines += ["## Notes", ""] + [f"- {note}" for note in article.notes] + [""]
+    lines += ["---", "", f"*{DISCLAIMER}*", ""]
+    return "\n".join(lines)
+
+
+def _marks_md(n: Numbered, statement: Statement) -> str:
+    return "".join(f"[{m}]" for m in n.marks(statement))
+
+
+def to_terminal(article: Article) -> str:
+    """Render for a terminal (rich markup)."""
+    from rich.markup import escape
+
+    n = number(article)
+    out = [f"[bold underline]{escape(article.title)}[/]", f"[dim]{escape(status_line(article))}[/]", ""]
+    if article.abstained:
+        out += [f"[bold]{escape(article.abstain_reason)}[/]", "", "[bold]What was searched[/]"]
+        out += [f"  • {escape(q)}" for q in article.searched]
+        out += ["", "[bold]What to add to the library[/]"]
+        out += [f"  • {escape(s)}" for s in article.suggestions]
+    else:
+        for s in article.bottom_line:
+            out.append(f"[bold]{escape(s.text)}[/] [cyan]{escape(_marks_md(n, s))}[/]")
+        out.append("")
+        for group, sections in _heading_groups(article):
+            if group:
+                out += [f"[bold reverse] {escape(group)} [/]", ""]
+            for section in sections:
+                out.append(f"[bold]{escape(section.heading)}[/]")
+                for s in section.statements:
+                    out.append(f"  • {escape(s.text)} [cyan]{escape(_marks_md(n, s))}[/]")
+                out.append("")
+        out.append("[bold]References[/]")
+        for group_name, members in n.groups:
+            out.append(f"[italic]{group_name.value}[/]")
+            out += [f"  {num}. {escape(reference_line(ref))}" for num, ref in members]
+    if article.notes:
+        out += ["", "[bold]Notes[/]"] + [f"  • {escape(note)}" for note in article.notes]
+    out += ["", f"[dim]{escape(DISCLAIMER)}[/]"]
+    return "\n".join(out)
+
+
+def to_json(article: Article) -> dict[str, Any]:
+    """Return the versioned JSON form of an article (schema evident.article/1)."""
+
+    def statement(s: Statement) -> dict[str, Any]:
+        return {
+            "text": s.text,
+            "citations": list(dict.fromkeys(c.document_id[:10] for c in s.citations)),
+            "evidence": [
+                {"chunk_id": c.chunk_id, "start": c.start, "end": c.end, "quote": c.quote}
+                for c in s.citations
+            ],
+            "support": s.support,
+        }
+
+    n = number(article)
+    return {
+        "schema": SCHEMA,
+        "title": article.title,
+        "question": article.question,
+        "question_type": article.question_type.value,
+        "condition": article.condition,
+        "audience": article.audience.value,
+        "bottom_line": [statement(s) for s in article.bottom_line],
+        "sections": [
+            {"heading": sec.heading, "group": sec.group, "statements": [statement(s) for s in sec.statements]}
+            for sec in article.sections
+        ],
+        "references": [
+            {
+                "key": ref.key,
+                "number": n.numbers.get(ref.key),
+                "document_id": ref.document_id,
+                "title": ref.meta.title,
+                "kind": ref.meta.kind.value,
+                "group": reference_group(ref.meta.kind).value,
+                "source": ref.meta.source,
+                "year": ref.meta.year,
+                "pmid": ref.meta.pmid,
+                "doi": ref.meta.doi,
+                "url": ref.meta.url,
+                "grade": ref.meta.grade,
+            }
+            for _, members in n.groups
+            for _, ref in members
+        ],
+        "status": article.status.value,
+        "status_label": STATUS_LABEL[article.status],
+        "abstained": article.abstained,
+        "abstain_reason": article.abstain_reason,
+        "searched": list(article.searched),
+        "suggestions": list(article.suggestions),
+        "notes": list(article.notes),
+        "removed": [
+            {"text": r.statement.text, "reason": r.reason} for r in article.removed
+        ],
+        "metrics": article.metrics,
+        "generated_at": article.generated_at.isoformat(),
+        "library_version": article.library_version,
+        "evident_version": __version__,
+        "disclaimer": DISCLAIMER,
+    }
+
+
+_HTML = Environment(autoescape=True).from_string(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ a.title }}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}
+.status{background:#fff4d6;border-left:4px solid #b7791f;padding:.4rem .8rem}
+.bottom{font-weight:700;font-size:1.1rem} sup a{text-decoration:none}
+.refs li{margin:.3rem 0} .disclaimer{color:#555;font-size:.9rem;border-top:1px solid #ddd;padding-top:1rem}
+</style></head><body>
+<article>
+<h1>{{ a.title }}</h1>
+<p class="status">{{ status }}</p>
+{% if a.abstained %}
+<p class="bottom">{{ a.abstain_reason }}</p>
+<h2>What was searched</h2><ul>{% for q in a.searched %}<li>{{ q }}</li>{% endfor %}</ul>
+<h2>What to add to the library</h2><ul>{% for s in a.suggestions %}<li>{{ s }}</li>{% endfor %}</ul>
+{% else %}
+<p class="bottom">{% for s in a.bottom_line %}{{ s.text }}{% for m in n.marks(s) %}<sup><a href="#ref-{{ m }}">[{{ m }}]</a></sup>{% endfor %} {% endfor %}</p>
+{% for group, sections in groups %}{% if group %}<h2>{{ group }}</h2>{% endif %}
+{% for sec in sections %}<h3>{{ sec.heading }}</h3><ul>
+{% for s in sec.statements %}<li>{{ s.text }}{% for m in n.marks(s) %}<sup><a href="#ref-{{ m }}">[{{ m }}]</a></sup>{% endfor %}</li>{% endfor %}
+</ul>{% endfor %}{% endfor %}
+<h2>References</h2>
+{% for group, members in n.groups %}<h3>{{ group.value }}</h3><ol class="refs">
+{% for num, ref in members %}<li id="ref-{{ num }}" value="{{ num }}">{{ line(ref) }}</li>{% endfor %}</ol>{% endfor %}
+{% endif %}
+{% if a.notes %}<h2>Notes</h2><ul>{% for x in a.notes %}<li>{{ x }}</li>{% endfor %}</ul>{% endif %}
+<p class="disclaimer">{{ disclaimer }}</p>
+</article></body></html>
+"""
+)
+
+
+def to_html(article: Article) -> str:
+    """Render a standalone, escaped HTML page."""
+    return _HTML.render(
+        a=article,
+        n=number(article),
+        groups=_heading_groups(article),
+        status=status_line(article),
+        line=reference_line,
+        disclaimer=DISCLAIMER,
+    )

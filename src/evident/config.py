@@ -1,0 +1,131 @@
+"""Settings: defaults, then a TOML file, then EVIDENT_* environment variables, then CLI flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_library_dir() -> Path:
+    """Return the user's data directory for the library (EVIDENT_LIBRARY overrides it)."""
+    return Path(platformdirs.user_data_dir("evident")) / "library"
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(25.0, description="Files larger than this are refused (MB).")
+    passage_chars: int = Field(900, description="Target passage length in characters.")
+    passage_max_chars: int = Field(1400, description="A passage never grows past this.")
+
+
+class IndexSettings(BaseModel):
+    embedder: str = Field(
+        "minilm", description="Embedder backend name ('minilm', or 'none' for BM25 only)."
+    )
+    embed_batch: int = Field(64, description="Passages embedded per batch.")
+    bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, description="BM25 length normalisation.")
+    candidates: int = Field(100, description="Passages each retriever hands to fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    lexical_weight: float = Field(1.0, description="Weight of the BM25 ranking in fusion.")
+    dense_weight: float = Field(1.0, description="Weight of the dense ranking in fusion.")
+    kind_prior: float = Field(
+        0.1, description="How strongly evidence kind reorders hits (0 switches it off)."
+    )
+    recency_prior: float = Field(
+        0.05, description="How strongly recent documents are preferred (0 switches it off)."
+    )
+    mmr_lambda: float = Field(
+        0.75, description="MMR trade-off: 1 is pure relevance, lower spreads across documents."
+    )
+    max_per_document: int = Field(3, description="At most this many hits from one document.")
+    vocab_paths: list[Path] = Field(
+        default_factory=list,
+        description="OBO vocabularies (Disease Ontology, HPO) used for query expansion.",
+    )
+
+
+class ComposeSettings(BaseModel):
+    passages: int = Field(30, description="Passages retrieved to write an article.")
+    min_passages: int = Field(
+        2, description="Fewer on-condition passages than this and the article abstains."
+    )
+    min_relevance: float = Field(
+        0.35, description="Cosine between question and passage needed to count as evidence."
+    )
+    bullets_per_section: int = Field(5, description="At most this many statements a section.")
+
+
+class VerifySettings(BaseModel):
+    support_threshold: float = Field(
+        0.6, description="Support score a statement needs to stay in the article."
+    )
+
+
+class ApiSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address evident serve binds to.")
+    port: int = Field(8000, description="Port evident serve listens on.")
+    public: bool = Field(
+        False, description="Let unauthenticated visitors read published articles."
+    )
+    max_upload_mb: float = Field(20.0, description="Largest document upload accepted (MB).")
+
+
+class GeneratorSettings(BaseModel):
+    base_url: str = Field("", description="OpenAI-compatible endpoint; empty means extractive.")
+    model: str = Field("", description="Model name sent to the endpoint.")
+    api_key_env: str = Field(
+        "EVIDENT_GENERATOR_KEY", description="Environment variable holding the API key."
+    )
+    timeout_s: float = Field(60.0, description="Timeout for one model call (seconds).")
+    retries: int = Field(2, description="Retries after a timeout or rate limit.")
+
+
+class Settings(BaseSettings):
+    """All settings, one section per stage."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EVIDENT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    library: Path = Field(
+        default_factory=default_library_dir,
+        description="Library directory (EVIDENT_LIBRARY); holds the database and indexes.",
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings)  # type: ignore[arg-type]
+    index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
+    compose: ComposeSettings = Field(default_factory=ComposeSettings)  # type: ignore[arg-type]
+    verify: VerifySettings = Field(default_factory=VerifySettings)  # type: ignore[arg-type]
+    api: ApiSettings = Field(default_factory=ApiSettings)  # type: ignore[arg-type]
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings)  # type: ignore[arg-type]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: CLI flags (init), environment, then the TOML file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = os.environ.get("EVIDENT_CONFIG")
+        if toml:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; keyword overrides (from CLI flags) win over every other source."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

@@ -1,0 +1,1 @@
+"""Lexical and vector indexes, hybrid fusion and `retrieve()`."""

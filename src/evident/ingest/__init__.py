@@ -1,0 +1,1 @@
+"""Ingest: a reader per format, normalisation, chunking and the batch pipeline."""

@@ -1,0 +1,70 @@
+"""Helpers shared by readers: decoding, kind inference and section building."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from evident.errors import ParseFailure
+from evident.ingest.normalise import normalise_text
+from evident.models import DocumentKind, SourceSection
+
+
+def decode_utf8(path: Path, data: bytes) -> str:
+    """Decode bytes as UTF-8 (a BOM is allowed) or fail with the fix."""
+    if not data.strip():
+        raise ParseFailure(f"{path}: the file is empty; nothing to ingest")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseFailure(
+            f"{path}: not UTF-8 text (bad byte at offset {exc.start}); "
+            f"convert it first, e.g. `iconv -f latin1 -t utf-8 {path.name}`"
+        ) from exc
+
+
+# Conservative: only phrases that name the design outright. Anything else stays UNKNOWN.
+_KIND_PATTERNS: list[tuple[DocumentKind, re.Pattern[str]]] = [
+    (DocumentKind.GUIDELINE, re.compile(
+        r"\b(clinical practice guideline|practice guideline|guideline|recommendation statement|"
+        r"consensus statement)\b", re.I)),
+    (DocumentKind.SYSTEMATIC_REVIEW, re.compile(
+        r"\b(systematic review|meta-analys[ie]s|meta analys[ie]s)\b", re.I)),
+    (DocumentKind.RANDOMISED_TRIAL, re.compile(
+        r"\b(randomi[sz]ed (controlled )?trial|randomi[sz]ed clinical trial)\b", re.I)),
+    (DocumentKind.CASE_REPORT, re.compile(r"\b(case report|case series)\b", re.I)),
+    (DocumentKind.OBSERVATIONAL, re.compile(
+        r"\b(cohort study|case-control study|cross-sectional study|retrospective (study|review)|"
+        r"prospective (study|cohort))\b", re.I)),
+]
+
+
+def infer_kind(title: str) -> DocumentKind:
+    """Guess a document's kind from its title alone; UNKNOWN unless the title says so."""
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(title):
+            return kind
+    return DocumentKind.UNKNOWN
+
+
+def join_sections(parts: list[tuple[str, str]]) -> tuple[str, tuple[SourceSection, ...]]:
+    """Join (heading, body) pairs into one normalised text with a section per part.
+
+    Headings are written into the text (so the stored document reads naturally) but each
+    section's span starts after its heading line, so passages hold body text only.
+    """
+    pieces: list[str] = []
+    sections: list[SourceSection] = []
+    pos = 0
+    for heading, body in parts:
+        body = normalise_text(body)
+        if not body:
+            continue
+        block = f"{heading}\n{body}" if heading else body
+        if pieces:
+            pos += 2  # the blank line between blocks
+        start = pos + (len(heading) + 1 if heading else 0)
+        pieces.append(block)
+        pos += len(block)
+        sections.append(SourceSection(heading=heading, start=start, end=pos))
+    return "\n\n".join(pieces), tuple(sections)

@@ -1,0 +1,123 @@
+"""Markdown with YAML front matter: the native format of curated libraries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from evident.errors import ParseFailure
+from evident.ingest.readers.base import decode_utf8, infer_kind, join_sections
+from evident.models import DocumentKind, DocumentMeta, ParsedDocument
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_KNOWN = {
+    "title", "kind", "source", "organisation", "organization", "journal", "year", "authors",
+    "pmid", "doi", "url", "licence", "license", "grade", "conditions",
+}
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(";") if v.strip())
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _kind(path: Path, value: Any, title: str) -> tuple[DocumentKind, bool]:
+    if value is None:
+        return infer_kind(title), True
+    try:
+        return DocumentKind(str(value).strip().lower().replace(" ", "_").replace("-", "_")), False
+    except ValueError:
+        allowed = ", ".join(k.value for k in DocumentKind)
+        raise ParseFailure(
+            f"{path}: front matter kind {value!r} is not one of: {allowed}"
+        ) from None
+
+
+def meta_from_front_matter(path: Path, fm: dict[str, Any], fallback_title: str) -> DocumentMeta:
+    """Build document metadata from a front-matter mapping (shared with JSONL records)."""
+    title = str(fm.get("title") or fallback_title).strip()
+    if not title:
+        raise ParseFailure(f"{path}: no title; add `title:` to the front matter")
+    kind, inferred = _kind(path, fm.get("kind"), title)
+    year = fm.get("year")
+    try:
+        year = int(year) if year not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ParseFailure(f"{path}: year {year!r} is not a number") from None
+    pmid = fm.get("pmid")
+    return DocumentMeta(
+        title=title,
+        kind=kind,
+        source=str(
+            fm.get("source") or fm.get("organisation") or fm.get("organization")
+            or fm.get("journal") or ""
+        ).strip(),
+        year=year,
+        authors=_as_tuple(fm.get("authors")),
+        pmid=str(pmid).strip() if pmid not in (None, "") else None,
+        doi=(str(fm["doi"]).strip() or None) if fm.get("doi") else None,
+        url=(str(fm["url"]).strip() or None) if fm.get("url") else None,
+        licence=str(fm.get("licence") or fm.get("license") or "").strip() or None,
+        grade=str(fm["grade"]).strip() if fm.get("grade") else None,
+        conditions=_as_tuple(fm.get("conditions")),
+        kind_inferred=inferred,
+        extra={k: v for k, v in fm.items() if k not in _KNOWN and _plain(v)},
+    )
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | list) or value is None
+
+
+def markdown_sections(body: str) -> list[tuple[str, str]]:
+    """Split Markdown into (heading path, body) parts at ATX headings."""
+    parts: list[tuple[str, str]] = []
+    stack: list[str] = []
+    lines: list[str] = []
+    heading = ""
+    for line in body.split("\n"):
+        match = _HEADING.match(line)
+        if match:
+            parts.append((heading, "\n".join(lines)))
+            level = len(match.group(1))
+            # Level 1 is the title; the path starts at level 2.
+            stack = stack[: max(level - 2, 0)] + ([match.group(2)] if level > 1 else [])
+            heading = " > ".join(stack)
+            lines = []
+        else:
+            lines.append(line)
+    parts.append((heading, "\n".join(lines)))
+    return parts
+
+
+class MarkdownReader:
+    name = "markdown"
+    suffixes = (".md", ".markdown")
+    priority = 50
+
+    def accepts(self, path: Path, head: bytes) -> bool:
+        return path.suffix.lower() in self.suffixes
+
+    def read(self, path: Path) -> Iterator[ParsedDocument]:
+        raw = decode_utf8(path, path.read_bytes())
+        try:
+            post = frontmatter.loads(raw)
+        except yaml.YAMLError as exc:
+            raise ParseFailure(f"{path}: the YAML front matter is malformed: {exc}") from exc
+        first_heading = next(
+            (m.group(2) for line in post.content.split("\n") if (m := _HEADING.match(line))),
+            path.stem.replace("-", " ").replace("_", " "),
+        )
+        meta = meta_from_front_matter(path, dict(post.metadata), first_heading)
+        text, sections = join_sections(markdown_sections(post.content))
+        if not text:
+            raise ParseFailure(f"{path}: the document has front matter but no body text")
+        yield ParsedDocument(text=text, meta=meta, sections=sections, format="markdown")

@@ -1,0 +1,284 @@
+"""Domain types shared by every stage. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class DocumentKind(StrEnum):
+    """The kind of evidence a document is, strongest first."""
+
+    GUIDELINE = "guideline"
+    SYSTEMATIC_REVIEW = "systematic_review"
+    RANDOMISED_TRIAL = "randomised_trial"
+    OBSERVATIONAL = "observational"
+    CASE_REPORT = "case_report"
+    NARRATIVE_REVIEW = "narrative_review"
+    TEXTBOOK = "textbook"
+    PATIENT_INFORMATION = "patient_information"
+    UNKNOWN = "unknown"
+
+
+class ReferenceGroup(StrEnum):
+    """How references are grouped in an article, in display order."""
+
+    GUIDELINE = "Guideline"
+    RESEARCH = "Research"
+    TEXTBOOK = "Textbook"
+    PATIENT_INFORMATION = "Patient information"
+
+
+def reference_group(kind: DocumentKind) -> ReferenceGroup:
+    """Return the reference-list group a document kind belongs to."""
+    if kind is DocumentKind.GUIDELINE:
+        return ReferenceGroup.GUIDELINE
+    if kind is DocumentKind.TEXTBOOK:
+        return ReferenceGroup.TEXTBOOK
+    if kind is DocumentKind.PATIENT_INFORMATION:
+        return ReferenceGroup.PATIENT_INFORMATION
+    return ReferenceGroup.RESEARCH
+
+
+class IngestStatus(StrEnum):
+    ADDED = "added"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+
+class ReviewStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+    RETRACTED = "retracted"
+
+
+class QuestionType(StrEnum):
+    TREATMENT = "treatment"
+    DIAGNOSIS = "diagnosis"
+    DIFFERENTIAL = "differential"
+    PROGNOSIS = "prognosis"
+    DRUG = "drug"
+    DEFINITION = "definition"
+    PREVENTION = "prevention"
+
+
+class Audience(StrEnum):
+    PHYSICIAN = "physician"
+    NURSE = "nurse"
+    STUDENT = "student"
+    PATIENT = "patient"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentMeta:
+    """Bibliographic and evidence metadata, as read from a source.
+
+    source: issuing organisation (guidelines) or journal (articles).
+    grade: recommendation strength or evidence grade where the source states it.
+    conditions: condition names the document is about, where the source lists them.
+    kind_inferred: True when kind was guessed from the text rather than stated.
+    """
+
+    title: str
+    kind: DocumentKind = DocumentKind.UNKNOWN
+    source: str = ""
+    year: int | None = None
+    authors: tuple[str, ...] = ()
+    pmid: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    licence: str | None = None
+    grade: str | None = None
+    conditions: tuple[str, ...] = ()
+    kind_inferred: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSection:
+    """A headed span of a document's normalised text (offsets into that text)."""
+
+    heading: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """What a reader returns: normalised text, its sections and its metadata."""
+
+    text: str
+    meta: DocumentMeta
+    sections: tuple[SourceSection, ...]
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document held in the library.
+
+    document_id: hash of the normalised text, so the same content is one document.
+    origin: the path or dataset record it came from.
+    """
+
+    document_id: str
+    meta: DocumentMeta
+    text: str
+    format: str
+    origin: str
+    ingested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A retrievable passage.
+
+    start, end: character offsets of the passage in its document's text.
+    sentences: (start, end) offsets of each sentence, relative to the passage text.
+    """
+
+    chunk_id: str
+    document_id: str
+    ordinal: int
+    section: str
+    text: str
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved chunk with its document, fused score and each retriever's rank.
+
+    ranks: retriever name -> 1-based rank (absent when that retriever missed it).
+    """
+
+    chunk: Chunk
+    document: DocumentMeta
+    document_id: str
+    score: float
+    ranks: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """Evidence for a statement: a span of a passage and the quoted text.
+
+    start, end: offsets into the passage (chunk) text.
+    """
+
+    chunk_id: str
+    document_id: str
+    start: int
+    end: int
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One sentence of an article with the evidence that supports it.
+
+    support: the verify stage's score for the statement (1.0 for a verbatim quote).
+    indirect: True when the evidence is about a neighbouring condition and says so.
+    """
+
+    text: str
+    citations: tuple[Citation, ...]
+    support: float = 1.0
+    indirect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSection:
+    """A headed list of statements. group is "guidelines", "research" or ""."""
+
+    heading: str
+    statements: tuple[Statement, ...]
+    group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A library document cited by an article. key is stable; numbers come at display."""
+
+    key: str
+    document_id: str
+    meta: DocumentMeta
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedStatement:
+    """A statement the verify stage left out of the rendered article, and why."""
+
+    statement: Statement
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A composed answer.
+
+    searched: the queries that were run, shown when the article abstains.
+    removed: statements dropped by verification (kept for the record).
+    metrics: per-article verification figures (citation recall and precision).
+    """
+
+    question: str
+    title: str
+    question_type: QuestionType
+    condition: str
+    bottom_line: tuple[Statement, ...]
+    sections: tuple[ArticleSection, ...]
+    references: tuple[Reference, ...]
+    abstained: bool
+    generated_at: datetime
+    library_version: str
+    audience: Audience = Audience.PHYSICIAN
+    status: ReviewStatus = ReviewStatus.DRAFT
+    abstain_reason: str = ""
+    searched: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    removed: tuple[RemovedStatement, ...] = ()
+    metrics: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def statements(self) -> list[Statement]:
+        """Return every rendered statement, bottom line first."""
+        out = list(self.bottom_line)
+        for section in self.sections:
+            out.extend(section.statements)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """The outcome for one input (a file or a dataset record)."""
+
+    origin: str
+    status: IngestStatus
+    document_id: str | None = None
+    title: str = ""
+    reason: str = ""
+    chunks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    results: tuple[IngestResult, ...]
+
+    def count(self, status: IngestStatus) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+    @property
+    def failed(self) -> list[IngestResult]:
+        return [r for r in self.results if r.status is IngestStatus.FAILED]

@@ -1,0 +1,70 @@
+"""Backend interfaces. Built-in backends implement these like third-party ones do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from evident.models import ParsedDocument
+
+FloatMatrix = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """Turns one input file into one or more parsed documents."""
+
+    name: str
+
+    def accepts(self, path: Path, head: bytes) -> bool:
+        """Return True if this reader handles the file (by suffix and its first bytes)."""
+        ...
+
+    def read(self, path: Path) -> Iterator[ParsedDocument]:
+        """Yield the documents in the file; raise ParseFailure if it cannot be read."""
+        ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to L2-normalised vectors."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> FloatMatrix:
+        """Return an (n, dim) float32 array of unit vectors."""
+        ...
+
+
+@runtime_checkable
+class LexicalIndex(Protocol):
+    """A keyword index over passages."""
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Return (row, score) pairs for the best k rows, best first."""
+        ...
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """A nearest-neighbour index over passage vectors."""
+
+    def search(self, vector: FloatMatrix, k: int) -> list[tuple[int, float]]:
+        """Return (row, cosine) pairs for the best k rows, best first."""
+        ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A chat model that writes text from messages."""
+
+    name: str
+
+    def generate(self, messages: Sequence[dict[str, str]]) -> str:
+        """Return the model's reply to the messages."""
+        ...

@@ -1,0 +1,5 @@
+"""Library storage backends."""
+
+from evident.store.sqlite import SqliteStore
+
+__all__ = ["SqliteStore"]

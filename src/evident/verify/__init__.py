@@ -1,0 +1,1 @@
+"""Verify: check each statement against the passages it cites."""
