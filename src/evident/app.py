@@ -45,9 +45,7 @@ class App:
         with self._lock:
             current = self._index
             if current is None or current.manifest.library_version != self.store.library_version():
-                current = load_index(
-                    self.store, self.index_dir, self.settings.index, self.embedder
-                )
+                current = load_index(self.store, self.index_dir, self.settings.index, self.embedder)
                 self._index = current
             return current
 
@@ -56,9 +54,7 @@ class App:
     ) -> SearchIndex:
         """Embed passages that lack vectors (unless embed is False) and rebuild the index."""
         if embed and self.embedder is not None:
-            embed_missing(
-                self.store, self.embedder, self.settings.index.embed_batch, on_progress
-            )
+            embed_missing(self.store, self.embedder, self.settings.index.embed_batch, on_progress)
         with self._lock:
             self._index = build_index(
                 self.store, self.index_dir, self.settings.index, self.embedder

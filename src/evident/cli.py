@@ -145,9 +145,7 @@ def search(
     year_to: Annotated[int | None, typer.Option(help="Only documents up to this year.")] = None,
 ) -> None:
     """Print the passages that best answer a question, with each retriever's rank."""
-    hits = state.app().search(
-        query, k=k, filters=Filters(tuple(kind or ()), year_from, year_to)
-    )
+    hits = state.app().search(query, k=k, filters=Filters(tuple(kind or ()), year_from, year_to))
     if not hits:
         out.print("No passages match. Try other words, or add documents with `evident ingest`.")
         return
@@ -184,9 +182,7 @@ def ask(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")
     ] = None,
-    audience: Annotated[
-        Audience, typer.Option(help="Who the answer is for.")
-    ] = Audience.PHYSICIAN,
+    audience: Annotated[Audience, typer.Option(help="Who the answer is for.")] = Audience.PHYSICIAN,
 ) -> None:
     """Answer a question with a cited, verified article from the library."""
     article = state.app().ask(question, audience=audience)
@@ -222,8 +218,12 @@ def library_list(
         table.add_column(column)
     for document_id, meta, n in rows:
         table.add_row(
-            document_id[:10], meta.kind.value, str(meta.year or ""), meta.source[:30],
-            meta.title[:70], str(n),
+            document_id[:10],
+            meta.kind.value,
+            str(meta.year or ""),
+            meta.source[:30],
+            meta.title[:70],
+            str(n),
         )
     out.print(table)
     out.print(f"{app.store.count_documents()} documents, version {app.store.library_version()}")
@@ -239,10 +239,18 @@ def library_show(
     meta = doc.meta
     out.print(f"[bold]{meta.title}[/bold]", soft_wrap=True)
     fields = {
-        "id": doc.document_id, "kind": meta.kind.value + (" (inferred)" if meta.kind_inferred else ""),
-        "source": meta.source, "year": meta.year, "authors": "; ".join(meta.authors),
-        "pmid": meta.pmid, "doi": meta.doi, "url": meta.url, "licence": meta.licence,
-        "grade": meta.grade, "conditions": "; ".join(meta.conditions), "origin": doc.origin,
+        "id": doc.document_id,
+        "kind": meta.kind.value + (" (inferred)" if meta.kind_inferred else ""),
+        "source": meta.source,
+        "year": meta.year,
+        "authors": "; ".join(meta.authors),
+        "pmid": meta.pmid,
+        "doi": meta.doi,
+        "url": meta.url,
+        "licence": meta.licence,
+        "grade": meta.grade,
+        "conditions": "; ".join(meta.conditions),
+        "origin": doc.origin,
     }
     for name, value in fields.items():
         if value:
@@ -258,8 +266,12 @@ def library_show(
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
     )
 
 
@@ -276,12 +288,15 @@ def main() -> None:
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+    except Exception as exc:  # usage errors arrive here in non-standalone mode
+        # typer >= 0.29 vendors click as typer._click: its usage errors derive from
+        # typer.TyperException, not from click's classes.
         import click
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        show = getattr(exc, "show", None)
+        if isinstance(exc, typer.TyperException | click.ClickException) and callable(show):
+            show()
+            sys.exit(int(getattr(exc, "exit_code", 2)))
+        if isinstance(exc, typer.Abort | click.exceptions.Abort):
             sys.exit(130)
         raise

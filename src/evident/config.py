@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from evident.errors import InvalidInput
 
 
 def default_library_dir() -> Path:
@@ -22,12 +24,16 @@ def default_library_dir() -> Path:
 
 
 class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
     max_file_mb: float = Field(25.0, description="Files larger than this are refused (MB).")
     passage_chars: int = Field(900, description="Target passage length in characters.")
     passage_max_chars: int = Field(1400, description="A passage never grows past this.")
 
 
 class IndexSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
     embedder: str = Field(
         "minilm", description="Embedder backend name ('minilm', or 'none' for BM25 only)."
     )
@@ -55,6 +61,8 @@ class IndexSettings(BaseModel):
 
 
 class ComposeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
     passages: int = Field(30, description="Passages retrieved to write an article.")
     min_passages: int = Field(
         2, description="Fewer on-condition passages than this and the article abstains."
@@ -66,21 +74,25 @@ class ComposeSettings(BaseModel):
 
 
 class VerifySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
     support_threshold: float = Field(
         0.6, description="Support score a statement needs to stay in the article."
     )
 
 
 class ApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
     host: str = Field("127.0.0.1", description="Address evident serve binds to.")
     port: int = Field(8000, description="Port evident serve listens on.")
-    public: bool = Field(
-        False, description="Let unauthenticated visitors read published articles."
-    )
+    public: bool = Field(False, description="Let unauthenticated visitors read published articles.")
     max_upload_mb: float = Field(20.0, description="Largest document upload accepted (MB).")
 
 
 class GeneratorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
     base_url: str = Field("", description="OpenAI-compatible endpoint; empty means extractive.")
     model: str = Field("", description="Model name sent to the endpoint.")
     api_key_env: str = Field(
@@ -121,6 +133,11 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         toml = os.environ.get("EVIDENT_CONFIG")
         if toml:
+            if not Path(toml).is_file():
+                raise InvalidInput(
+                    f"EVIDENT_CONFIG names {toml!r}, which is not a file; "
+                    "fix the path or unset EVIDENT_CONFIG"
+                )
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml)))
         return tuple(sources)
 
@@ -128,4 +145,23 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Build settings; keyword overrides (from CLI flags) win over every other source."""
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        raise InvalidInput(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line naming each bad setting, its value and where it can be fixed."""
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"])
+        env = "EVIDENT_" + "__".join(str(part) for part in error["loc"]).upper()
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown setting {name!r}; check its spelling")
+        else:
+            problems.append(f"setting {name} = {error['input']!r}: {error['msg']}")
+    return (
+        "invalid settings: " + "; ".join(problems) + ". Fix them in the EVIDENT_CONFIG file "
+        f"or the EVIDENT_ environment variables (e.g. {env})"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -15,7 +15,7 @@ READERS = "evident.readers"
 EMBEDDERS = "evident.embedders"
 
 
-@lru_cache(maxsize=None)
+@cache
 def backends(group: str) -> dict[str, Any]:
     """Return {name: class} for every backend registered in an entry-point group."""
     found = {ep.name: ep for ep in entry_points(group=group)}

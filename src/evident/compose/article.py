@@ -37,7 +37,24 @@ _BOILERPLATE = re.compile(
     r"written for (this|the evident) (demo )?library",
     re.I,
 )
-_SMALL_WORDS = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "vs", "versus", "with", "near"}
+_SMALL_WORDS = {
+    "a",
+    "an",
+    "and",
+    "at",
+    "by",
+    "for",
+    "in",
+    "of",
+    "on",
+    "or",
+    "the",
+    "to",
+    "vs",
+    "versus",
+    "with",
+    "near",
+}
 _KIND_RANK = {
     DocumentKind.GUIDELINE: 1.0,
     DocumentKind.SYSTEMATIC_REVIEW: 0.8,
@@ -80,7 +97,11 @@ class Candidate:
 def title_for(frame: QuestionFrame) -> str:
     """Phrase the article title as a heading for the question's type and condition."""
     condition = _title_case(frame.conditions[0])
-    site = f" Near the {_title_case(frame.site)}" if frame.site and frame.site.lower() != "soft tissue" else ""
+    site = (
+        f" Near the {_title_case(frame.site)}"
+        if frame.site and frame.site.lower() != "soft tissue"
+        else ""
+    )
     if frame.qtype is QuestionType.DIFFERENTIAL and len(frame.conditions) > 1:
         second = _title_case(frame.conditions[1])
         context = f" {_title_case(frame.context)}" if frame.context else ""
@@ -109,24 +130,35 @@ def _title_case(text: str) -> str:
     return " ".join(out)
 
 
+def document_on_condition(hit: Hit, terms: Sequence[str]) -> bool:
+    """True when the document as a whole is about the condition (title or condition list)."""
+    meta = hit.document
+    return mentions(meta.title, terms) or any(mentions(c, terms) for c in meta.conditions)
+
+
 def on_condition(hit: Hit, terms: Sequence[str]) -> bool:
     """True when a passage is about the asked-about condition.
 
     The passage, its section heading, or its document's title or condition list must
     name the condition (or a synonym or subtype of it).
     """
-    meta = hit.document
     return (
-        mentions(hit.chunk.text, terms)
+        document_on_condition(hit, terms)
+        or mentions(hit.chunk.text, terms)
         or mentions(hit.chunk.section, terms)
-        or mentions(meta.title, terms)
-        or any(mentions(c, terms) for c in meta.conditions)
     )
 
 
-def _candidates(hits: Sequence[Hit]) -> list[Candidate]:
+def _candidates(hits: Sequence[Hit], terms: Sequence[str]) -> list[Candidate]:
+    """Sentences that can be quoted as statements about the condition.
+
+    In a document about another condition, only sentences that themselves name the
+    asked-about condition qualify: a gout guideline's sentence on tophi is not evidence
+    about calcific deposits even when the same passage mentions them.
+    """
     out: list[Candidate] = []
     for hit in hits:
+        whole_document = document_on_condition(hit, terms)
         text = hit.chunk.text
         for start, end in hit.chunk.sentences:
             marker = _LIST_MARKER.match(text[start:end])
@@ -138,6 +170,8 @@ def _candidates(hits: Sequence[Hit]) -> list[Candidate]:
                 continue  # headings, fragments and run-ons do not make statements
             if sentence.endswith("?") or _BOILERPLATE.search(sentence):
                 continue
+            if not whole_document and not mentions(sentence, terms):
+                continue
             out.append(Candidate(sentence, hit, start, end))
     return out
 
@@ -148,27 +182,39 @@ def _score(
     hits: Sequence[Hit],
     embedder: Embedder | None,
     question_vector: np.ndarray | None,
+    embed_top: int = 48,
 ) -> None:
+    """Score sentences for how well they answer the question.
+
+    Cheap features first (word overlap, the passage's retrieval score, evidence kind,
+    answer wording, numbers, body site); only the best embed_top are embedded and get the
+    semantic term, which keeps an answer near a second on two cores.
+    """
     best_hit = max((h.score for h in hits), default=1.0) or 1.0
     query_tokens = set(tokenize([frame.question])[0])
     site = frame.site_words()
     cue = ANSWER_CUE[frame.qtype]
-    cosines = np.zeros(len(candidates), dtype=np.float32)
-    if embedder is not None and question_vector is not None and candidates:
-        cosines = embedder.embed([c.text for c in candidates]) @ question_vector
-    for cand, cosine in zip(candidates, cosines, strict=True):
+    for cand in candidates:
         tokens = set(tokenize([cand.text])[0])
         overlap = len(tokens & query_tokens) / (len(query_tokens) or 1)
         site_bonus = 0.15 if site and site & {term_key(w) for w in words(cand.text)} else 0.0
         cand.score = (
-            0.35 * float(cosine)
-            + 0.25 * overlap
+            0.25 * overlap
             + 0.15 * (cand.hit.score / best_hit)
             + 0.1 * _KIND_RANK[cand.hit.document.kind]
             + (0.08 if cue.search(cand.text) else 0.0)
             + (0.05 if _QUANT.search(cand.text) else 0.0)
             + site_bonus
         )
+    if embedder is None or question_vector is None or not candidates:
+        return
+    candidates.sort(key=lambda c: -c.score)
+    top = candidates[:embed_top]
+    cosines = embedder.embed([c.text for c in top]) @ question_vector
+    for cand, cosine in zip(top, cosines, strict=True):
+        cand.score += 0.35 * float(cosine)
+    for cand in candidates[embed_top:]:
+        cand.score += 0.35 * 0.2  # an unembedded sentence gets a low, not zero, semantic term
 
 
 def _dedupe(candidates: list[Candidate], threshold: float = 0.6) -> list[Candidate]:
@@ -216,7 +262,8 @@ def compose_article(
     """
     terms = frame.condition_terms()
     relevant = [
-        h for h in hits
+        h
+        for h in hits
         if relevance is None or relevance.get(h.chunk.chunk_id, 1.0) >= settings.min_relevance
     ]
     usable = [h for h in relevant if on_condition(h, terms)]
@@ -230,7 +277,7 @@ def compose_article(
             + f" because they do not concern {frame.condition}."
         )
     generated_at = datetime.now(UTC)
-    candidates = _candidates(usable)
+    candidates = _candidates(usable, terms)
     if len({h.document_id for h in usable}) < 1 or len(candidates) < settings.min_passages:
         return _abstain(frame, library_version, generated_at, searched, notes, len(usable))
 
@@ -240,14 +287,21 @@ def compose_article(
 
     # Bottom line: the best answering sentence, from a guideline when one answers.
     cue = ANSWER_CUE[frame.qtype]
-    answering = [c for c in candidates if cue.search(c.text)] or candidates
+    # A bottom line should name the condition and use answering wording for the question.
+    answering = (
+        [c for c in candidates if cue.search(c.text) and mentions(c.text, terms)]
+        or [c for c in candidates if cue.search(c.text)]
+        or candidates
+    )
     guideline_answers = [c for c in answering[:8] if c.is_guideline]
     lead = (guideline_answers or answering)[0]
     bottom = [lead]
     for cand in answering:
-        if cand is not lead and cand.hit.document_id != lead.hit.document_id and len(bottom) < 2:
-            if cand.score >= 0.85 * lead.score:
-                bottom.append(cand)
+        if len(bottom) == 2:
+            break
+        other_source = cand is not lead and cand.hit.document_id != lead.hit.document_id
+        if other_source and cand.score >= 0.85 * lead.score:
+            bottom.append(cand)
     rest = [c for c in candidates if c not in bottom]
 
     rules = SECTIONS[frame.qtype]

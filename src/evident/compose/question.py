@@ -12,20 +12,41 @@ from evident.models import QuestionType
 MAX_QUESTION_CHARS = 1000
 
 _TYPE_RULES: list[tuple[QuestionType, re.Pattern[str]]] = [
-    (QuestionType.DIFFERENTIAL, re.compile(
-        r"\b(versus|vs\.?|differentiat\w*|distinguish\w*|difference between|tell apart|"
-        r"or is it)\b")),
-    (QuestionType.DRUG, re.compile(
-        r"\b(dose|doses|dosing|dosage|how much|mg|side effects?|interact\w*|"
-        r"contraindications? (of|to))\b")),
-    (QuestionType.PREVENTION, re.compile(r"\b(prevent\w*|prophyla\w*|reduce the risk|screen\w*)\b")),
-    (QuestionType.PROGNOSIS, re.compile(
-        r"\b(prognosis|outcomes?|survival|natural history|how long will|recurrence rate)\b")),
-    (QuestionType.TREATMENT, re.compile(
-        r"\b(treat\w*|manag\w*|therap\w*|what to do|options? for|surgery for|cure)\b")),
-    (QuestionType.DIAGNOSIS, re.compile(
-        r"\b(diagnos\w*|work-?up|investigat\w*|imaging|tests? for|evaluat\w*|assess\w*|"
-        r"identify|signs of|how to tell)\b")),
+    (
+        QuestionType.DIFFERENTIAL,
+        re.compile(
+            r"\b(versus|vs\.?|differentiat\w*|distinguish\w*|difference between|tell apart|"
+            r"or is it)\b"
+        ),
+    ),
+    (
+        QuestionType.DRUG,
+        re.compile(
+            r"\b(dose|doses|dosing|dosage|how much|mg|side effects?|interact\w*|"
+            r"contraindications? (of|to))\b"
+        ),
+    ),
+    (
+        QuestionType.PREVENTION,
+        re.compile(r"\b(prevent\w*|prophyla\w*|reduce the risk|screen\w*)\b"),
+    ),
+    (
+        QuestionType.PROGNOSIS,
+        re.compile(
+            r"\b(prognosis|outcomes?|survival|natural history|how long will|recurrence rate)\b"
+        ),
+    ),
+    (
+        QuestionType.TREATMENT,
+        re.compile(r"\b(treat\w*|manag\w*|therap\w*|what to do|options? for|surgery for|cure)\b"),
+    ),
+    (
+        QuestionType.DIAGNOSIS,
+        re.compile(
+            r"\b(diagnos\w*|work-?up|investigat\w*|imaging|tests? for|evaluat\w*|assess\w*|"
+            r"identify|signs of|how to tell)\b"
+        ),
+    ),
     (QuestionType.DEFINITION, re.compile(r"^(what (is|are)|define|definition of)\b")),
 ]
 
@@ -41,17 +62,54 @@ _FRAME = re.compile(
 # Verbs left at the front after the frame is removed ("differentiate and manage X").
 _LEAD_VERBS = re.compile(
     r"^(?:(?:treat|manage|differentiate|distinguish|diagnose|assess|evaluate|approach|"
-    r"the|difference|between|and)\s+)+", re.I)
-_CONTEXT = re.compile(r"\s+\b(in|for)\s+(a|an|the)?\s*(patients?|people|person|children|adults?|"
-                      r"women|men|athletes?|someone)\b.*$", re.I)
-_SITE = re.compile(r"\s+\b(near|around|at|of|in|on|within|under|beneath|over)\s+(the\s+)?"
-                   r"((?:(?:left|right|inferior|superior|distal|proximal|medial|lateral|plantar|"
-                   r"dorsal)\s+)*[a-z' -]+)$", re.I)
+    r"the|difference|between|and)\s+)+",
+    re.I,
+)
+_CONTEXT = re.compile(
+    r"\s+\b(in|for)\s+(a|an|the)?\s*(patients?|people|person|children|adults?|"
+    r"women|men|athletes?|someone)\b.*$",
+    re.I,
+)
+_SITE = re.compile(
+    r"\s+\b(near|around|at|of|in|on|within|under|beneath|over)\s+(the\s+)?"
+    r"((?:(?:left|right|inferior|superior|distal|proximal|medial|lateral|plantar|"
+    r"dorsal)\s+)*[a-z' -]+)$",
+    re.I,
+)
 _VERSUS = re.compile(r"\s+(?:versus|vs\.?|or)\s+", re.I)
 _STOP = {
-    "a", "an", "the", "of", "in", "on", "at", "for", "with", "and", "or", "to", "near", "small",
-    "large", "non", "specific", "nonspecific", "initial", "patient", "patients", "what", "how",
-    "is", "are", "best", "first", "line", "right", "left", "inferior", "superior",
+    "a",
+    "an",
+    "the",
+    "of",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "and",
+    "or",
+    "to",
+    "near",
+    "small",
+    "large",
+    "non",
+    "specific",
+    "nonspecific",
+    "initial",
+    "patient",
+    "patients",
+    "what",
+    "how",
+    "is",
+    "are",
+    "best",
+    "first",
+    "line",
+    "right",
+    "left",
+    "inferior",
+    "superior",
 }
 
 
@@ -143,10 +201,9 @@ def analyse(question: str, vocabulary: Vocabulary) -> QuestionFrame:
         for _, concept in vocabulary.find(part):
             if concept not in concepts:
                 concepts.append(concept)
-    if context:
+    if context and not concepts:
         # "in a patient with X": X is context, but if no condition was found, X is it.
-        if not concepts:
-            concepts = [c for _, c in vocabulary.find(context)]
+        concepts = [c for _, c in vocabulary.find(context)]
     return QuestionFrame(
         question=question,
         qtype=qtype,

@@ -7,6 +7,7 @@ first use and listed grouped Guideline / Research / Textbook / Patient informati
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from jinja2 import Environment
@@ -155,7 +156,11 @@ def to_terminal(article: Article) -> str:
     from rich.markup import escape
 
     n = number(article)
-    out = [f"[bold underline]{escape(article.title)}[/]", f"[dim]{escape(status_line(article))}[/]", ""]
+    out = [
+        f"[bold underline]{escape(article.title)}[/]",
+        f"[dim]{escape(status_line(article))}[/]",
+        "",
+    ]
     if article.abstained:
         out += [f"[bold]{escape(article.abstain_reason)}[/]", "", "[bold]What was searched[/]"]
         out += [f"  • {escape(q)}" for q in article.searched]
@@ -207,7 +212,11 @@ def to_json(article: Article) -> dict[str, Any]:
         "audience": article.audience.value,
         "bottom_line": [statement(s) for s in article.bottom_line],
         "sections": [
-            {"heading": sec.heading, "group": sec.group, "statements": [statement(s) for s in sec.statements]}
+            {
+                "heading": sec.heading,
+                "group": sec.group,
+                "statements": [statement(s) for s in sec.statements],
+            }
             for sec in article.sections
         ],
         "references": [
@@ -235,9 +244,7 @@ def to_json(article: Article) -> dict[str, Any]:
         "searched": list(article.searched),
         "suggestions": list(article.suggestions),
         "notes": list(article.notes),
-        "removed": [
-            {"text": r.statement.text, "reason": r.reason} for r in article.removed
-        ],
+        "removed": [{"text": r.statement.text, "reason": r.reason} for r in article.removed],
         "metrics": article.metrics,
         "generated_at": article.generated_at.isoformat(),
         "library_version": article.library_version,
@@ -247,37 +254,7 @@ def to_json(article: Article) -> dict[str, Any]:
 
 
 _HTML = Environment(autoescape=True).from_string(
-    """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ a.title }}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}
-.status{background:#fff4d6;border-left:4px solid #b7791f;padding:.4rem .8rem}
-.bottom{font-weight:700;font-size:1.1rem} sup a{text-decoration:none}
-.refs li{margin:.3rem 0} .disclaimer{color:#555;font-size:.9rem;border-top:1px solid #ddd;padding-top:1rem}
-</style></head><body>
-<article>
-<h1>{{ a.title }}</h1>
-<p class="status">{{ status }}</p>
-{% if a.abstained %}
-<p class="bottom">{{ a.abstain_reason }}</p>
-<h2>What was searched</h2><ul>{% for q in a.searched %}<li>{{ q }}</li>{% endfor %}</ul>
-<h2>What to add to the library</h2><ul>{% for s in a.suggestions %}<li>{{ s }}</li>{% endfor %}</ul>
-{% else %}
-<p class="bottom">{% for s in a.bottom_line %}{{ s.text }}{% for m in n.marks(s) %}<sup><a href="#ref-{{ m }}">[{{ m }}]</a></sup>{% endfor %} {% endfor %}</p>
-{% for group, sections in groups %}{% if group %}<h2>{{ group }}</h2>{% endif %}
-{% for sec in sections %}<h3>{{ sec.heading }}</h3><ul>
-{% for s in sec.statements %}<li>{{ s.text }}{% for m in n.marks(s) %}<sup><a href="#ref-{{ m }}">[{{ m }}]</a></sup>{% endfor %}</li>{% endfor %}
-</ul>{% endfor %}{% endfor %}
-<h2>References</h2>
-{% for group, members in n.groups %}<h3>{{ group.value }}</h3><ol class="refs">
-{% for num, ref in members %}<li id="ref-{{ num }}" value="{{ num }}">{{ line(ref) }}</li>{% endfor %}</ol>{% endfor %}
-{% endif %}
-{% if a.notes %}<h2>Notes</h2><ul>{% for x in a.notes %}<li>{{ x }}</li>{% endfor %}</ul>{% endif %}
-<p class="disclaimer">{{ disclaimer }}</p>
-</article></body></html>
-"""
+    resources.files("evident.compose").joinpath("article.html").read_text("utf-8")
 )
 
 

@@ -13,9 +13,40 @@ from evident.models import Chunk, ParsedDocument, SourceSection
 # pysbd knows general English abbreviations; these clinical ones also end in a full stop
 # without ending the sentence.
 _CLINICAL_ABBREVIATIONS = {
-    "approx", "b.i.d", "ca", "cf", "dr", "e.g", "et al", "etc", "fig", "figs", "i.e", "i.m",
-    "i.v", "incl", "max", "min", "mo", "no", "p.o", "prof", "q.d", "q.i.d", "resp", "s.c",
-    "sp", "spp", "st", "t.i.d", "vol", "vs", "wk", "wks", "yr", "yrs",
+    "approx",
+    "b.i.d",
+    "ca",
+    "cf",
+    "dr",
+    "e.g",
+    "et al",
+    "etc",
+    "fig",
+    "figs",
+    "i.e",
+    "i.m",
+    "i.v",
+    "incl",
+    "max",
+    "min",
+    "mo",
+    "no",
+    "p.o",
+    "prof",
+    "q.d",
+    "q.i.d",
+    "resp",
+    "s.c",
+    "sp",
+    "spp",
+    "st",
+    "t.i.d",
+    "vol",
+    "vs",
+    "wk",
+    "wks",
+    "yr",
+    "yrs",
 }
 _ABBREV_TAIL = re.compile(r"(?:^|[\s(\[])([A-Za-z][A-Za-z.]*(?: al)?)\.\s*$")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
@@ -84,8 +115,12 @@ def chunk_document(
         sentences = [piece for span in sentences for piece in _cut_long(doc.text, span, max_chars)]
         group: list[tuple[int, int]] = []
         for span in sentences:
-            if group and (span[1] - group[0][0] > max_chars or group[-1][1] - group[0][0] >= target_chars):
-                chunks.append(_make_chunk(doc.text, document_id, section.heading, group, len(chunks)))
+            if group and (
+                span[1] - group[0][0] > max_chars or group[-1][1] - group[0][0] >= target_chars
+            ):
+                chunks.append(
+                    _make_chunk(doc.text, document_id, section.heading, group, len(chunks))
+                )
                 group = []
             group.append(span)
         if group:

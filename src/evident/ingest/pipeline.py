@@ -69,9 +69,7 @@ def ingest_path(
         if on_file:
             on_file(str(path))
         try:
-            results.extend(
-                _ingest_file(store, path, max_file_mb, passage_chars, passage_max_chars)
-            )
+            results.extend(_ingest_file(store, path, max_file_mb, passage_chars, passage_max_chars))
         except EvidentError as exc:
             results.append(_failed(store, path, str(exc)))
         except Exception as exc:  # batch boundary: one bad file never stops the batch
@@ -138,12 +136,14 @@ def _add_parsed(
 ) -> IngestResult:
     document_id = content_id(parsed.text)
     if store.has_document(document_id):
-        status = IngestStatus.UNCHANGED if document_id in previous else IngestStatus.DUPLICATE
-        if status is IngestStatus.UNCHANGED:
-            kept.append(document_id)
         existing = store.get_document(document_id)
-        reason = "" if status is IngestStatus.UNCHANGED else f"same content as {existing.origin}"
-        return IngestResult(origin, status, document_id, parsed.meta.title, reason)
+        # Same origin without a ledger entry: a killed run stored it before marking the
+        # file done. It is this file's own document, not a duplicate of another file.
+        if document_id in previous or existing.origin == origin:
+            kept.append(document_id)
+            return IngestResult(origin, IngestStatus.UNCHANGED, document_id, parsed.meta.title)
+        reason = f"same content as {existing.origin}"
+        return IngestResult(origin, IngestStatus.DUPLICATE, document_id, parsed.meta.title, reason)
     chunks = chunk_document(parsed, document_id, passage_chars, max_chars)
     if not chunks:
         raise ParseFailure(f"{origin}: no text could be cut into passages")

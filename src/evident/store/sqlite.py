@@ -189,9 +189,10 @@ class SqliteStore:
         """Insert a document with its passages in one transaction."""
         row = meta_to_row(doc.meta)
         with self.transaction() as tx:
+            marks = ", ".join("?" * len(_META_FIELDS))
             tx.execute(
                 f"INSERT INTO documents(document_id, {', '.join(_META_FIELDS)}, text, format, "
-                f"origin, ingested_at) VALUES (?, {', '.join('?' * len(_META_FIELDS))}, ?, ?, ?, ?)",
+                f"origin, ingested_at) VALUES (?, {marks}, ?, ?, ?, ?)",
                 (
                     doc.document_id,
                     *(row[f] for f in _META_FIELDS),

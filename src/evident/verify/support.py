@@ -83,7 +83,9 @@ def verify_article(
     def check(statement: Statement) -> Statement | None:
         nonlocal supported, citations_total, citations_precise
         valid = [
-            c for c in statement.citations if c.chunk_id in chunks and quote_is_exact(c, chunks[c.chunk_id])
+            c
+            for c in statement.citations
+            if c.chunk_id in chunks and quote_is_exact(c, chunks[c.chunk_id])
         ]
         if not valid:
             removed.append(RemovedStatement(statement, "no citation points at a library passage"))

@@ -25,17 +25,31 @@ def decode_utf8(path: Path, data: bytes) -> str:
 
 # Conservative: only phrases that name the design outright. Anything else stays UNKNOWN.
 _KIND_PATTERNS: list[tuple[DocumentKind, re.Pattern[str]]] = [
-    (DocumentKind.GUIDELINE, re.compile(
-        r"\b(clinical practice guideline|practice guideline|guideline|recommendation statement|"
-        r"consensus statement)\b", re.I)),
-    (DocumentKind.SYSTEMATIC_REVIEW, re.compile(
-        r"\b(systematic review|meta-analys[ie]s|meta analys[ie]s)\b", re.I)),
-    (DocumentKind.RANDOMISED_TRIAL, re.compile(
-        r"\b(randomi[sz]ed (controlled )?trial|randomi[sz]ed clinical trial)\b", re.I)),
+    (
+        DocumentKind.GUIDELINE,
+        re.compile(
+            r"\b(clinical practice guideline|practice guideline|guideline|recommendation statement|"
+            r"consensus statement)\b",
+            re.I,
+        ),
+    ),
+    (
+        DocumentKind.SYSTEMATIC_REVIEW,
+        re.compile(r"\b(systematic review|meta-analys[ie]s|meta analys[ie]s)\b", re.I),
+    ),
+    (
+        DocumentKind.RANDOMISED_TRIAL,
+        re.compile(r"\b(randomi[sz]ed (controlled )?trial|randomi[sz]ed clinical trial)\b", re.I),
+    ),
     (DocumentKind.CASE_REPORT, re.compile(r"\b(case report|case series)\b", re.I)),
-    (DocumentKind.OBSERVATIONAL, re.compile(
-        r"\b(cohort study|case-control study|cross-sectional study|retrospective (study|review)|"
-        r"prospective (study|cohort))\b", re.I)),
+    (
+        DocumentKind.OBSERVATIONAL,
+        re.compile(
+            r"\b(cohort study|case-control study|cross-sectional study|retrospective (study|review)|"
+            r"prospective (study|cohort))\b",
+            re.I,
+        ),
+    ),
 ]
 
 

@@ -16,8 +16,21 @@ from evident.models import DocumentKind, DocumentMeta, ParsedDocument
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _KNOWN = {
-    "title", "kind", "source", "organisation", "organization", "journal", "year", "authors",
-    "pmid", "doi", "url", "licence", "license", "grade", "conditions",
+    "title",
+    "kind",
+    "source",
+    "organisation",
+    "organization",
+    "journal",
+    "year",
+    "authors",
+    "pmid",
+    "doi",
+    "url",
+    "licence",
+    "license",
+    "grade",
+    "conditions",
 }
 
 
@@ -57,8 +70,11 @@ def meta_from_front_matter(path: Path, fm: dict[str, Any], fallback_title: str) 
         title=title,
         kind=kind,
         source=str(
-            fm.get("source") or fm.get("organisation") or fm.get("organization")
-            or fm.get("journal") or ""
+            fm.get("source")
+            or fm.get("organisation")
+            or fm.get("organization")
+            or fm.get("journal")
+            or ""
         ).strip(),
         year=year,
         authors=_as_tuple(fm.get("authors")),
@@ -111,7 +127,14 @@ class MarkdownReader:
         try:
             post = frontmatter.loads(raw)
         except yaml.YAMLError as exc:
-            raise ParseFailure(f"{path}: the YAML front matter is malformed: {exc}") from exc
+            # One line: the batch summary prints one line per failed file.
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ParseFailure(
+                f"{path}: the YAML front matter is malformed ({problem}{where}); "
+                "fix the block between the --- lines and ingest again"
+            ) from exc
         first_heading = next(
             (m.group(2) for line in post.content.split("\n") if (m := _HEADING.match(line))),
             path.stem.replace("-", " ").replace("_", " "),

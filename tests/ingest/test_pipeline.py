@@ -1,0 +1,384 @@
+"""Batch ingest as a user sees it: added, unchanged, duplicate, failed — nothing lost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from evident.app import App
+from evident.errors import NotFound
+from evident.ingest.readers import all_readers
+from evident.models import IngestReport, IngestStatus
+
+SAMPLE_TITLES = {
+    "Synthetic randomised trial of eccentric loading for Achilles tendinopathy",
+    "Synthetic guideline on gout flares of the big toe",
+    "Heel pain: a synthetic patient leaflet",
+}
+
+
+def statuses(report: IngestReport) -> dict[str, IngestStatus]:
+    return {Path(r.origin).name: r.status for r in report.results}
+
+
+def titles(app: App) -> set[str]:
+    return {meta.title for _, meta, _ in app.store.list_documents()}
+
+
+def source_ids(app: App, path: Path) -> list[str]:
+    record = app.store.source_record(str(path.resolve()))
+    assert record is not None, f"no ledger row for {path}"
+    return list(json.loads(record["document_ids"]))
+
+
+# -- the happy path ---------------------------------------------------------------
+
+
+def test_ingest_adds_the_sample_documents(bm25_app: App, sample_docs: Path) -> None:
+    report = bm25_app.ingest([sample_docs])
+
+    assert statuses(report) == {
+        "achilles-trial.md": IngestStatus.ADDED,
+        "gout-flare-guideline.md": IngestStatus.ADDED,
+        "heel-pain-leaflet.txt": IngestStatus.ADDED,
+    }
+    assert not report.failed
+    assert bm25_app.store.count_documents() == 3
+    assert titles(bm25_app) == SAMPLE_TITLES
+    for result in report.results:
+        assert result.chunks >= 1
+        assert result.document_id is not None
+        assert bm25_app.store.get_document(result.document_id).origin == result.origin
+
+
+def test_rerun_reports_unchanged_and_adds_nothing(bm25_app: App, sample_docs: Path) -> None:
+    bm25_app.ingest([sample_docs])
+    version = bm25_app.store.library_version()
+    chunks = bm25_app.store.count_chunks()
+
+    report = bm25_app.ingest([sample_docs])
+
+    assert set(statuses(report).values()) == {IngestStatus.UNCHANGED}
+    assert len(report.results) == 3
+    assert bm25_app.store.count_documents() == 3
+    assert bm25_app.store.count_chunks() == chunks
+    assert bm25_app.store.library_version() == version
+
+
+def test_byte_identical_copy_is_a_duplicate(bm25_app: App, sample_docs: Path) -> None:
+    bm25_app.ingest([sample_docs])
+    version = bm25_app.store.library_version()
+    original = sample_docs / "achilles-trial.md"
+    copy = sample_docs.parent / "elsewhere" / "copy-of-trial.md"
+    copy.parent.mkdir()
+    shutil.copy(original, copy)
+
+    [result] = bm25_app.ingest([copy]).results
+
+    assert result.status is IngestStatus.DUPLICATE
+    assert result.reason == f"same content as {original.resolve()}"
+    assert bm25_app.store.count_documents() == 3
+    assert bm25_app.store.library_version() == version
+    # A rerun of the copy is quiet: it was seen and reported already.
+    [again] = bm25_app.ingest([copy]).results
+    assert again.status is IngestStatus.UNCHANGED
+
+
+def test_duplicates_within_one_batch_are_stored_once(bm25_app: App, sample_docs: Path) -> None:
+    shutil.copy(sample_docs / "heel-pain-leaflet.txt", sample_docs / "zz-leaflet-copy.txt")
+
+    report = bm25_app.ingest([sample_docs])
+
+    assert statuses(report)["zz-leaflet-copy.txt"] is IngestStatus.DUPLICATE
+    assert report.count(IngestStatus.ADDED) == 3
+    assert bm25_app.store.count_documents() == 3
+
+
+def test_same_content_with_other_whitespace_is_a_duplicate(
+    bm25_app: App, sample_docs: Path
+) -> None:
+    bm25_app.ingest([sample_docs])
+    original = sample_docs / "achilles-trial.md"
+    text = original.read_text(encoding="utf-8")
+    # Windows line ends, trailing spaces, doubled spaces and extra blank lines.
+    variant = text.replace("eccentric calf", "eccentric   calf").replace("\n", "  \r\n")
+    variant = variant.replace("## Results", "\r\n\r\n## Results")
+    other = sample_docs.parent / "windows-copy.md"
+    other.write_bytes(variant.encode("utf-8"))
+    assert other.read_bytes() != original.read_bytes()
+
+    [result] = bm25_app.ingest([other]).results
+
+    assert result.status is IngestStatus.DUPLICATE
+    assert result.reason == f"same content as {original.resolve()}"
+    assert bm25_app.store.count_documents() == 3
+
+
+def test_editing_a_file_replaces_its_document(bm25_app: App, sample_docs: Path) -> None:
+    path = sample_docs / "achilles-trial.md"
+    [first] = bm25_app.ingest([path]).results
+    old_id = first.document_id
+    assert old_id is not None
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("twelve weeks", "eight weeks"), encoding="utf-8"
+    )
+
+    [second] = bm25_app.ingest([path]).results
+
+    assert second.status is IngestStatus.ADDED
+    assert second.document_id is not None
+    assert second.document_id != old_id
+    assert not bm25_app.store.has_document(old_id)
+    with pytest.raises(NotFound):
+        bm25_app.store.get_document(old_id)
+    new = bm25_app.store.get_document(second.document_id)
+    assert "eight weeks" in new.text
+    assert bm25_app.store.count_documents() == 1
+    assert source_ids(bm25_app, path) == [second.document_id]
+    assert all(
+        c.document_id == second.document_id for c in bm25_app.store.chunks_for(new.document_id)
+    )
+    assert bm25_app.store.count_chunks() == len(bm25_app.store.chunks_for(new.document_id))
+
+
+def test_rerun_after_a_kill_before_the_ledger_write_is_not_a_duplicate(
+    bm25_app: App, sample_docs: Path
+) -> None:
+    # A kill between storing a document and marking its file done leaves exactly this.
+    path = sample_docs / "achilles-trial.md"
+    [first] = bm25_app.ingest([path]).results
+    bm25_app.store.conn.execute("DELETE FROM sources")
+
+    [again] = bm25_app.ingest([path]).results
+
+    assert again.status is IngestStatus.UNCHANGED
+    assert again.reason == ""
+    assert source_ids(bm25_app, path) == [first.document_id]
+    # The file owns its document again, so an edit still replaces it.
+    path.write_text(path.read_text(encoding="utf-8") + "\nA new closing line.\n")
+    [edited] = bm25_app.ingest([path]).results
+    assert edited.status is IngestStatus.ADDED
+    assert first.document_id is not None
+    assert not bm25_app.store.has_document(first.document_id)
+    assert bm25_app.store.count_documents() == 1
+
+
+# -- bad input: recorded as failed, the rest of the batch still goes in ------------
+
+
+def supported() -> str:
+    return " ".join(sorted({s for r in all_readers() for s in getattr(r, "suffixes", ())}))
+
+
+BAD_INPUTS: dict[str, tuple[str, bytes | None, str]] = {
+    # name: (file name, content or None for "does not exist", expected reason after "<path>: ")
+    "missing": (
+        "not-there.md",
+        None,
+        "no such file or folder; check the path and try again",
+    ),
+    "empty": ("empty.txt", b"", "the file is empty; nothing to ingest"),
+    "blank": ("blank.md", b"  \n\n\t \n", "the file is empty; nothing to ingest"),
+    "docx": (
+        "notes.docx",
+        b"PK\x03\x04 not really a word document",
+        "no reader for '.docx' files; supported: {supported}. "
+        "Convert the file to Markdown or PDF and ingest again.",
+    ),
+    "latin1": (
+        "latin.txt",
+        "Café au lait spots\n\nNot UTF-8.".encode("latin-1"),
+        "not UTF-8 text (bad byte at offset 3); "
+        "convert it first, e.g. `iconv -f latin1 -t utf-8 latin.txt`",
+    ),
+    "yaml": (
+        "bad-yaml.md",
+        b"---\ntitle: [unclosed\nkind: guideline\n---\n# Gout\n\nBody text about gout.\n",
+        "the YAML front matter is malformed (did not find expected ',' or ']' at line 3); "
+        "fix the block between the --- lines and ingest again",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_file_is_recorded_as_failed_and_the_batch_goes_on(
+    bm25_app: App, sample_docs: Path, tmp_path: Path, case: str
+) -> None:
+    name, content, reason = BAD_INPUTS[case]
+    bad = tmp_path / "incoming" / name
+    bad.parent.mkdir()
+    if content is not None:
+        bad.write_bytes(content)
+    expected = f"{bad}: " + reason.format(supported=supported())
+
+    report = bm25_app.ingest([bad, sample_docs])
+
+    [failed] = report.failed
+    assert failed.reason == expected
+    assert "\n" not in failed.reason
+    assert failed.document_id is None
+    assert report.count(IngestStatus.ADDED) == 3
+    assert bm25_app.store.count_documents() == 3
+    assert titles(bm25_app) == SAMPLE_TITLES
+    # Nothing lost: the failure is in the ledger and the user's file is untouched.
+    assert bm25_app.store.failed_sources() == [(failed.origin, expected)]
+    if content is not None:
+        assert failed.origin == str(bad.resolve())
+        assert bad.read_bytes() == content
+    else:
+        assert not bad.exists()
+
+
+def test_bad_file_inside_a_folder_fails_alone(bm25_app: App, sample_docs: Path) -> None:
+    bad = sample_docs / "broken.txt"
+    bad.write_bytes(b"\xff\xfe\x00broken")
+
+    report = bm25_app.ingest([sample_docs])
+
+    assert statuses(report)["broken.txt"] is IngestStatus.FAILED
+    assert report.count(IngestStatus.ADDED) == 3
+    assert [o for o, _ in bm25_app.store.failed_sources()] == [str(bad.resolve())]
+
+
+def test_file_over_the_size_limit_is_refused(
+    bm25_app: App, sample_docs: Path, tmp_path: Path
+) -> None:
+    bm25_app.settings.ingest.max_file_mb = 0.001
+    big = tmp_path / "big.txt"
+    big.write_text("Gout is common. " * 12_500, encoding="utf-8")  # 200 kB
+
+    report = bm25_app.ingest([big])
+
+    [failed] = report.failed
+    assert failed.reason == (
+        f"{big}: the file is 0.2 MB, over the 0.001 MB limit; "
+        "split it or raise ingest.max_file_mb (EVIDENT_INGEST__MAX_FILE_MB)"
+    )
+    assert bm25_app.store.count_documents() == 0
+    assert bm25_app.store.failed_sources() == [(str(big.resolve()), failed.reason)]
+
+
+def test_a_50_mb_file_is_refused_fast_without_being_read(
+    bm25_app: App, sample_docs: Path, tmp_path: Path
+) -> None:
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as f:
+        f.truncate(50_000_000)  # sparse: no 50 MB written to disk
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        report = bm25_app.ingest([huge, sample_docs])
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    [failed] = report.failed
+    assert failed.reason == (
+        f"{huge}: the file is 50.0 MB, over the 25 MB limit; "
+        "split it or raise ingest.max_file_mb (EVIDENT_INGEST__MAX_FILE_MB)"
+    )
+    assert peak < 10_000_000, f"peak {peak} bytes: the file was read into memory"
+    assert elapsed < 10
+    assert bm25_app.store.count_documents() == 3
+    record = bm25_app.store.source_record(str(huge.resolve()))
+    assert record is not None
+    assert (record["status"], record["content_hash"]) == ("failed", "")
+
+
+def test_failed_file_is_retried_once_fixed(bm25_app: App, sample_docs: Path) -> None:
+    bad = sample_docs / "latin.txt"
+    bad.write_bytes("Café au lait spots\n\nSeen in neurofibromatosis.".encode("latin-1"))
+    first = bm25_app.ingest([sample_docs])
+    assert statuses(first)["latin.txt"] is IngestStatus.FAILED
+
+    # Still broken: retried and failed again (not skipped as done).
+    again = bm25_app.ingest([sample_docs])
+    assert statuses(again)["latin.txt"] is IngestStatus.FAILED
+
+    bad.write_text("Café au lait spots\n\nSeen in neurofibromatosis.", encoding="utf-8")
+    fixed = bm25_app.ingest([sample_docs])
+
+    assert statuses(fixed) == {
+        "achilles-trial.md": IngestStatus.UNCHANGED,
+        "gout-flare-guideline.md": IngestStatus.UNCHANGED,
+        "heel-pain-leaflet.txt": IngestStatus.UNCHANGED,
+        "latin.txt": IngestStatus.ADDED,
+    }
+    assert bm25_app.store.failed_sources() == []
+    assert bm25_app.store.count_documents() == 4
+    assert "Café au lait spots" in titles(bm25_app)
+
+
+def test_missing_path_is_added_once_it_exists(bm25_app: App, tmp_path: Path) -> None:
+    later = tmp_path / "later.txt"
+    assert bm25_app.ingest([later]).failed
+
+    later.write_text("Later note\n\nGout flares need early treatment.", encoding="utf-8")
+    [result] = bm25_app.ingest([later]).results
+
+    assert result.status is IngestStatus.ADDED
+    assert bm25_app.store.count_documents() == 1
+
+
+# -- through the CLI ------------------------------------------------------------------
+
+
+def summary(output: str) -> dict[str, int]:
+    """Read the counts out of the ingest summary table."""
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if "added" in line and "failed" in line)
+    names = [c.strip() for c in lines[header].replace("┃", "│").split("│")]
+    values = next(
+        line for line in lines[header + 1 :] if line.strip() and line.strip()[0].isdigit()
+    )
+    counts = [int(c) for c in values.split("│")]
+    return dict(zip(names, counts, strict=True))
+
+
+def test_cli_summary_counts_and_exit_zero(run_cli, sample_docs: Path) -> None:  # type: ignore[no-untyped-def]
+    first = run_cli("ingest", str(sample_docs))
+    assert first.exit_code == 0, first.output
+    assert summary(first.stdout) == {"added": 3, "unchanged": 0, "duplicate": 0, "failed": 0}
+    assert "library: 3 documents" in first.stdout
+
+    shutil.copy(sample_docs / "achilles-trial.md", sample_docs / "trial-copy.md")
+    second = run_cli("ingest", str(sample_docs))
+
+    assert second.exit_code == 0, second.output
+    assert summary(second.stdout) == {"added": 0, "unchanged": 3, "duplicate": 1, "failed": 0}
+    original = (sample_docs / "achilles-trial.md").resolve()
+    copy = (sample_docs / "trial-copy.md").resolve()
+    assert f"duplicate: {copy} (same content as {original})" in second.stdout
+    assert "failed:" not in second.output
+
+
+def test_cli_prints_failures_and_exits_one(run_cli, sample_docs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = sample_docs / "notes.docx"
+    bad.write_bytes(b"PK\x03\x04")
+    missing = tmp_path / "nowhere.md"
+
+    result = run_cli("ingest", str(sample_docs), str(missing))
+
+    assert result.exit_code == 1
+    assert summary(result.stdout) == {"added": 3, "unchanged": 0, "duplicate": 0, "failed": 2}
+    failures = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
+    assert failures == [
+        f"failed: {bad}: no reader for '.docx' files; supported: {supported()}. "
+        "Convert the file to Markdown or PDF and ingest again.",
+        f"failed: {missing}: no such file or folder; check the path and try again",
+    ]
+    assert "library: 3 documents" in result.stdout
+
+    # Fixed and rerun: the failures are retried and the exit code is 0.
+    bad.unlink()
+    missing.write_text("Nowhere note\n\nHeel pain after a fall needs an X-ray.", encoding="utf-8")
+    fixed = run_cli("ingest", str(sample_docs), str(missing))
+    assert fixed.exit_code == 0, fixed.output
+    assert summary(fixed.stdout) == {"added": 1, "unchanged": 3, "duplicate": 0, "failed": 0}
