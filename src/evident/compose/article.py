@@ -37,6 +37,45 @@ _BOILERPLATE = re.compile(
     r"written for (this|the evident) (demo )?library",
     re.I,
 )
+# Sentences about a source's scope, not about patients: true, but never an answer.
+_META = re.compile(
+    r"\b(guideline|review|study|trial|meta-analysis|chapter|document|summary|case series|"
+    r"recommendations)\b[^.]*\b(does|did|do) not (address|cover|include|apply|examine|study|"
+    r"separate|report|assess)|\bis limited to\b|\b(review|study|chapter) (summari[sz]ed|"
+    r"described|included|searched)\b|\bthis (summary|chapter|document)\b",
+    re.I,
+)
+# Body regions. A sentence that names only regions other than the question's is weaker
+# evidence for it (shoulder lavage technique for a forefoot question); one naming the
+# question's region is stronger.
+_REGIONS: dict[str, re.Pattern[str]] = {
+    name: re.compile(r"\b(" + pattern + r")", re.I)
+    for name, pattern in {
+        "forefoot": r"forefoot|metatars|toe|hallux|sesamoid|ball of the foot|plantar fore",
+        "hindfoot": r"heel|achilles|calcane|hindfoot|ankle|retrocalcaneal|haglund",
+        "foot": r"foot|feet|plantar|midfoot",
+        "leg": r"calf|calves|lower leg|leg\b|legs\b|shin|tibia|fibula|compartment",
+        "shoulder": r"shoulder|rotator cuff|supraspinatus|subacromial",
+        "hip": r"\bhip|gluteal|trochanter",
+        "knee": r"\bknee|patell",
+        "hand": r"\bhand|wrist|finger|thumb",
+        "elbow": r"elbow",
+        "spine": r"spine|spinal|vertebra",
+    }.items()
+}
+# Regions that overlap: a forefoot question is also a foot question, a calf one a leg one.
+_REGION_PARENTS = {"forefoot": {"foot"}, "hindfoot": {"foot"}, "foot": set(), "leg": set()}
+
+
+def regions(text: str) -> set[str]:
+    """Return the body regions a text names, with their parent regions."""
+    found = {name for name, pattern in _REGIONS.items() if pattern.search(text)}
+    for name in list(found):
+        found |= _REGION_PARENTS.get(name, set())
+    return found
+
+
+_NEGATED = re.compile(r"\b(not|no|never|without)\b", re.I)
 _SMALL_WORDS = {
     "a",
     "an",
@@ -97,17 +136,17 @@ class Candidate:
 def title_for(frame: QuestionFrame) -> str:
     """Phrase the article title as a heading for the question's type and condition."""
     condition = _title_case(frame.conditions[0])
-    site = (
-        f" Near the {_title_case(frame.site)}"
-        if frame.site and frame.site.lower() != "soft tissue"
-        else ""
-    )
+    site = ""
+    if frame.site:
+        site = f" {frame.site_preposition} the {frame.site}"
     if frame.qtype is QuestionType.DIFFERENTIAL and len(frame.conditions) > 1:
         second = _title_case(frame.conditions[1])
-        context = f" {_title_case(frame.context)}" if frame.context else ""
-        return f"{condition} Versus {second}{context}: Telling Them Apart and Managing Each"
+        context = f" {frame.context}" if frame.context else ""
+        return _title_case(
+            f"{condition} Versus {second}{context}: Telling Them Apart and Managing Each"
+        )
     templates = {
-        QuestionType.TREATMENT: "Treatment of {c}{s}",
+        QuestionType.TREATMENT: _treatment_frame(frame.question) + " of {c}{s}",
         QuestionType.DIAGNOSIS: "Diagnosis and Work-up of {c}{s}",
         QuestionType.DIFFERENTIAL: "Differential Diagnosis of {c}{s}",
         QuestionType.PROGNOSIS: "Prognosis of {c}{s}",
@@ -115,7 +154,15 @@ def title_for(frame: QuestionFrame) -> str:
         QuestionType.DEFINITION: "What Is {c}?",
         QuestionType.PREVENTION: "Preventing {c}{s}",
     }
-    return templates[frame.qtype].format(c=condition, s=site)
+    return _title_case(templates[frame.qtype].format(c=condition, s=site))
+
+
+def _treatment_frame(question: str) -> str:
+    """Keep the question's own framing ("Initial management of …") for the title."""
+    match = re.match(
+        r"\s*((?:initial |first-line )?(?:management|treatment))\s+of\b", question, re.I
+    )
+    return _title_case(match.group(1)) if match else "Treatment"
 
 
 def _title_case(text: str) -> str:
@@ -131,9 +178,15 @@ def _title_case(text: str) -> str:
 
 
 def document_on_condition(hit: Hit, terms: Sequence[str]) -> bool:
-    """True when the document as a whole is about the condition (title or condition list)."""
+    """True when the document as a whole is about the condition.
+
+    Its title or its first (primary) listed condition must name it; a document that
+    lists the condition among several others is about it only where its sentences say so.
+    """
     meta = hit.document
-    return mentions(meta.title, terms) or any(mentions(c, terms) for c in meta.conditions)
+    return mentions(meta.title, terms) or bool(
+        meta.conditions and mentions(meta.conditions[0], terms)
+    )
 
 
 def on_condition(hit: Hit, terms: Sequence[str]) -> bool:
@@ -168,7 +221,7 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[str]) -> list[Candidate]:
             n_words = len(sentence.split())
             if n_words < 6 or n_words > 80 or sentence[-1:] not in ".!)":
                 continue  # headings, fragments and run-ons do not make statements
-            if sentence.endswith("?") or _BOILERPLATE.search(sentence):
+            if sentence.endswith("?") or _BOILERPLATE.search(sentence) or _META.search(sentence):
                 continue
             if not whole_document and not mentions(sentence, terms):
                 continue
@@ -193,11 +246,17 @@ def _score(
     best_hit = max((h.score for h in hits), default=1.0) or 1.0
     query_tokens = set(tokenize([frame.question])[0])
     site = frame.site_words()
+    asked = regions(f"{frame.site} {frame.context} {frame.question}")
     cue = ANSWER_CUE[frame.qtype]
     for cand in candidates:
         tokens = set(tokenize([cand.text])[0])
         overlap = len(tokens & query_tokens) / (len(query_tokens) or 1)
-        site_bonus = 0.15 if site and site & {term_key(w) for w in words(cand.text)} else 0.0
+        site_bonus = 0.0
+        mine = regions(cand.text)
+        if site and site & {term_key(w) for w in words(cand.text)}:
+            site_bonus = 0.15
+        elif asked and mine:
+            site_bonus = 0.1 if mine & asked else -0.2
         cand.score = (
             0.25 * overlap
             + 0.15 * (cand.hit.score / best_hit)
@@ -287,13 +346,20 @@ def compose_article(
 
     # Bottom line: the best answering sentence, from a guideline when one answers.
     cue = ANSWER_CUE[frame.qtype]
-    # A bottom line should name the condition and use answering wording for the question.
+    # A bottom line states what to do or what is true: it names the condition, uses
+    # answering wording, and is not a negation. A guideline leads when it answers about
+    # as well as the best sentence.
     answering = (
-        [c for c in candidates if cue.search(c.text) and mentions(c.text, terms)]
-        or [c for c in candidates if cue.search(c.text)]
+        [
+            c
+            for c in candidates
+            if cue.search(c.text) and mentions(c.text, terms) and not _NEGATED.search(c.text)
+        ]
+        or [c for c in candidates if cue.search(c.text) and not _NEGATED.search(c.text)]
         or candidates
     )
-    guideline_answers = [c for c in answering[:8] if c.is_guideline]
+    best = answering[0]
+    guideline_answers = [c for c in answering[:8] if c.is_guideline and c.score >= 0.9 * best.score]
     lead = (guideline_answers or answering)[0]
     bottom = [lead]
     for cand in answering:
@@ -316,7 +382,11 @@ def compose_article(
             if is_guideline is not None and cand.is_guideline != is_guideline:
                 continue
             slot = place(cand.text, rules)
-            if slot is not None and len(buckets[slot]) < settings.bullets_per_section:
+            if slot is None or len(buckets[slot]) >= settings.bullets_per_section:
+                continue
+            # At most two statements from one document per section keeps sources varied.
+            same_doc = sum(1 for c in buckets[slot] if c.hit.document_id == cand.hit.document_id)
+            if same_doc < 2:
                 buckets[slot].append(cand)
         for rule, bucket in zip(rules, buckets, strict=True):
             if bucket:  # a section with no evidence is left out, never padded

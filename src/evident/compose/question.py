@@ -120,6 +120,7 @@ class QuestionFrame:
     conditions: the condition phrases (two for an "X versus Y" question).
     concepts: vocabulary concepts matched in those phrases.
     site: the body site named after the condition ("metatarsal head"), if any.
+    site_preposition: how the question attaches the site ("near", "in").
     context: the patient context ("a patient with a transmetatarsal amputation").
     """
 
@@ -129,6 +130,7 @@ class QuestionFrame:
     concepts: tuple[Concept, ...]
     site: str
     context: str
+    site_preposition: str = "in"
 
     @property
     def condition(self) -> str:
@@ -188,11 +190,14 @@ def analyse(question: str, vocabulary: Vocabulary) -> QuestionFrame:
         if len(parts) == 1:
             parts = [p.strip() for p in re.split(r"\s+and\s+", phrase, flags=re.I)]
     site = ""
+    preposition = "in"
     conditions: list[str] = []
     for part in parts:
         site_match = _SITE.search(part)
         if site_match and vocabulary.find(part[: site_match.start()]):
-            site = site or site_match.group(3).strip()
+            if not site:
+                site = site_match.group(3).strip()
+                preposition = site_match.group(1).lower()
             part = part[: site_match.start()]
         if part:
             conditions.append(part.strip())
@@ -211,4 +216,5 @@ def analyse(question: str, vocabulary: Vocabulary) -> QuestionFrame:
         concepts=tuple(concepts),
         site=site,
         context=context,
+        site_preposition=preposition,
     )

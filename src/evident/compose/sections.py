@@ -10,10 +10,15 @@ from evident.models import QuestionType
 
 @dataclass(frozen=True)
 class SectionRule:
-    """A section and the wording that marks a sentence as belonging to it."""
+    """A section and the wording that marks a sentence as belonging to it.
+
+    requires: wording a sentence must also have (treatment steps need an action, so
+    "HO follows surgery" is not filed under surgery).
+    """
 
     heading: str
     cue: re.Pattern[str]
+    requires: re.Pattern[str] | None = None
 
 
 def _cue(*words: str) -> re.Pattern[str]:
@@ -199,6 +204,7 @@ CAUTION = _cue(
     r"transfer (lesion|metatarsalgia)",
     r"whoops",
     r"unplanned excision",
+    r"not a treatment",
 )
 DEFINE = _cue(
     r"\bis an?\b",
@@ -237,13 +243,45 @@ RECOMMEND = _cue(
     r"suggest",
 )
 
+ACTION = _cue(
+    r"treat",
+    r"manag",
+    r"excis",
+    r"resect",
+    r"injection",
+    r"inject",
+    r"recommend",
+    r"should",
+    r"first-line",
+    r"second-line",
+    r"reserved",
+    r"indicated",
+    r"option",
+    r"therap",
+    r"reliev",
+    r"relief",
+    r"improv",
+    r"lavage",
+    r"barbotage",
+    r"used",
+    r"use of",
+    r"settle",
+    r"resolv",
+    r"consider",
+    r"offer",
+    r"give",
+    r"prescrib",
+    r"refer",
+    r"advis",
+)
+
 TREATMENT_SECTIONS = [
     SectionRule(
         "Assessment and initial management", _cue(ASSESS.pattern, IMAGING.pattern, LABS.pattern)
     ),
-    SectionRule("Treatment algorithm — step 1: conservative care", CONSERVATIVE),
-    SectionRule("Treatment algorithm — step 2: procedures and surgery", PROCEDURE),
-    SectionRule("Treatment algorithm — when to escalate or refer", ESCALATE),
+    SectionRule("Treatment algorithm — step 1: conservative care", CONSERVATIVE, ACTION),
+    SectionRule("Treatment algorithm — step 2: procedures and surgery", PROCEDURE, ACTION),
+    SectionRule("Treatment algorithm — when to escalate or refer", ESCALATE, ACTION),
     SectionRule("Special considerations", SPECIAL),
     SectionRule("Follow-up", FOLLOW_UP),
     SectionRule("Cautions and pitfalls", CAUTION),
@@ -298,7 +336,15 @@ SECTIONS: dict[QuestionType, list[SectionRule]] = {
 # The cue a sentence needs to lead the bottom line, by question type.
 ANSWER_CUE: dict[QuestionType, re.Pattern[str]] = {
     QuestionType.TREATMENT: _cue(
-        r"treat", r"manag", r"first-line", r"recommend", CONSERVATIVE.pattern, PROCEDURE.pattern
+        r"(is|are) treated",
+        r"treatment (of|for|is)",
+        r"(is|are) managed",
+        r"management (of|is)",
+        r"first-line",
+        r"recommend",
+        r"is reserved",
+        r"mainstay",
+        r"treated (with|by)",
     ),
     QuestionType.DIAGNOSIS: _cue(ASSESS.pattern, IMAGING.pattern, LABS.pattern, r"diagnos"),
     QuestionType.DIFFERENTIAL: _cue(
@@ -315,6 +361,8 @@ def place(sentence: str, rules: list[SectionRule]) -> int | None:
     """Return the index of the section a sentence belongs to (most cue hits, then order)."""
     best, best_hits = None, 0
     for i, rule in enumerate(rules):
+        if rule.requires is not None and not rule.requires.search(sentence):
+            continue
         hits = len(rule.cue.findall(sentence))
         if hits > best_hits:
             best, best_hits = i, hits
