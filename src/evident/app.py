@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from evident.compose.article import compose_article
 from evident.compose.question import analyse
 from evident.config import Settings
+from evident.errors import InvalidInput, PermissionDenied
 from evident.index.build import SearchIndex, build_index, embed_missing, load_index
 from evident.index.retrieve import Filters, retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
 from evident.ingest.pipeline import ingest_path
-from evident.models import Article, Audience, Hit, IngestReport
+from evident.ingest.readers import reader_for
+from evident.models import Article, Audience, Hit, IngestReport, IngestStatus
 from evident.protocols import Embedder
 from evident.registry import EMBEDDERS, backend
+from evident.review.records import Answer, Job, JobStatus, Role, User
+from evident.review.users import authenticate, create_user, issue_token
+from evident.review.workflow import Editorial
+from evident.store.articles import ArticleStore, now
 from evident.store.sqlite import SqliteStore
 from evident.verify.support import verify_article
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,6 +43,9 @@ class App:
     embedder: Embedder | None
     _index: SearchIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Sentence vectors reused across asks; small (384 floats each), bounded by the library.
+    _sentence_cache: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def index_dir(self) -> Path:
@@ -67,7 +83,7 @@ class App:
     ) -> IngestReport:
         """Add files and folders to the library (the index is refreshed separately)."""
         s = self.settings.ingest
-        return ingest_path(
+        report = ingest_path(
             self.store,
             paths,
             max_file_mb=s.max_file_mb,
@@ -75,6 +91,9 @@ class App:
             passage_max_chars=s.passage_max_chars,
             on_file=on_file,
         )
+        # Saved articles whose evidence changed are flagged for re-review.
+        self.flag_stale()
+        return report
 
     def search(
         self,
@@ -115,12 +134,11 @@ class App:
         )
         relevance = None
         if query_vector is not None and index.dense is not None:
-            rows = {cid: i for i, cid in enumerate(index.chunk_ids)}
-            relevance = {
-                h.chunk.chunk_id: float(index.dense.vectors[rows[h.chunk.chunk_id]] @ query_vector)
-                for h in hits
-                if h.chunk.chunk_id in rows
-            }
+            relevance = {}
+            for h in hits:
+                row = index.row_of(h.chunk.chunk_id)
+                if row is not None:
+                    relevance[h.chunk.chunk_id] = float(index.dense.vectors[row] @ query_vector)
         article = compose_article(
             frame,
             hits,
@@ -130,12 +148,144 @@ class App:
             question_vector=query_vector,
             relevance=relevance,
             searched=(frame.question, *frame.condition_terms()[:6]),
+            sentence_cache=self._sentence_cache,
         )
         chunks = {h.chunk.chunk_id: h.chunk for h in hits}
         verified = verify_article(
             article, chunks, self.settings.verify.support_threshold, self.embedder
         )
         return replace(verified, audience=audience)
+
+    # -- editorial review ------------------------------------------------------------------
+    @cached_property
+    def articles(self) -> ArticleStore:
+        """The review tables (users, articles, revisions, audit log, jobs)."""
+        return ArticleStore(self.store)
+
+    @cached_property
+    def editorial(self) -> Editorial:
+        """The review workflow over this library."""
+        return Editorial(
+            self.articles, self.store, self.settings.verify.support_threshold, self.embedder
+        )
+
+    def answer(
+        self,
+        question: str,
+        audience: Audience = Audience.PHYSICIAN,
+        *,
+        fresh: bool = False,
+        save: bool = False,
+        user: User | None = None,
+    ) -> Answer:
+        """Answer a question: the published article that matches it, else a fresh article.
+
+        Args:
+            fresh: compose a new article even when a published one matches.
+            save: save a fresh article as a draft by `user` (needs the author role).
+        """
+        if save and user is None:
+            raise InvalidInput(
+                "saving an article needs an author: pass --as NAME or set EVIDENT_USER"
+            )
+        if save and user is not None and not user.role.at_least(Role.AUTHOR):
+            raise PermissionDenied(
+                f"{user.name} ({user.role.value}) cannot save articles; it needs the author "
+                "role or higher"
+            )
+        if not fresh:
+            frame = analyse(question, self.vocabulary)
+            # The question is embedded only when no published question matches exactly.
+            found = self.editorial.find_published(question, frame.qtype.value, audience.value)
+            if found is not None:
+                stored, similarity = found
+                return Answer(stored.article, "published", stored.record, round(similarity, 3))
+        article = self.ask(question, audience=audience)
+        record = None
+        if save and user is not None:
+            record = self.editorial.save(article, user)
+        return Answer(article, "fresh", record)
+
+    def flag_stale(self) -> int:
+        """Flag saved articles whose cited documents changed or whose condition has new
+        guidelines; return how many were newly flagged."""
+        return len(self.editorial.flag_stale())
+
+    def user(self, name: str) -> User:
+        return self.articles.user_by_name(name)
+
+    def authenticate(self, token: str) -> User | None:
+        return authenticate(self.articles, token)
+
+    def create_user(self, name: str, role: Role, actor: str) -> tuple[User, str]:
+        """Create a user; returns the user and their first token (shown only once)."""
+        return create_user(self.articles, name, role, actor)
+
+    def issue_token(self, name: str, actor: str) -> str:
+        return issue_token(self.articles, name, actor)
+
+    # -- uploads -----------------------------------------------------------------------------
+    @property
+    def uploads_dir(self) -> Path:
+        return self.settings.library / "uploads"
+
+    def accept_upload(self, filename: str, data: bytes, user: User) -> Job:
+        """Keep an uploaded file under uploads/ and queue its ingest; run it with run_job.
+
+        Raises:
+            PermissionDenied: the user is not an author, reviewer, editor or admin.
+            InvalidInput: the file is empty.
+            UnsupportedFormat: no reader handles the file type (nothing is stored).
+        """
+        if not user.role.at_least(Role.AUTHOR):
+            raise PermissionDenied(
+                f"{user.name} ({user.role.value}) cannot add documents; it needs the author "
+                "role or higher"
+            )
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename or "upload").name).strip("._")
+        name = name[-120:] or "upload"
+        if not data:
+            raise InvalidInput(f"the upload {filename!r} is empty; nothing to ingest")
+        reader_for(Path(name), data[:4096])  # raises UnsupportedFormat before anything is kept
+        job_id = uuid.uuid4().hex[:16]
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        # Each upload gets its own file, so a second upload of the same content is
+        # reported as a duplicate of the first rather than as unchanged.
+        path = self.uploads_dir / f"{job_id}-{name}"
+        path.write_bytes(data)
+        stamp = now()
+        job = Job(job_id, "ingest", JobStatus.QUEUED, name, str(path), user.name, stamp, stamp)
+        self.articles.add_job(job)
+        return job
+
+    def run_job(self, job_id: str) -> Job:
+        """Ingest a queued upload and refresh the index; the job records the outcome."""
+        job = self.articles.get_job(job_id)
+        self.articles.update_job(job_id, JobStatus.RUNNING)
+        try:
+            with self._ingest_lock:
+                report = self.ingest([Path(job.path)])
+                self.refresh_index()
+        except Exception as exc:  # batch boundary: the job records every failure
+            log.exception("ingest job %s failed", job_id)
+            self.articles.update_job(job_id, JobStatus.FAILED, error=f"ingest failed: {exc}")
+            return self.articles.get_job(job_id)
+        results: list[dict[str, Any]] = [
+            {
+                "status": r.status.value,
+                "document_id": r.document_id,
+                "title": r.title,
+                "reason": r.reason,
+                "passages": r.chunks,
+            }
+            for r in report.results
+        ]
+        summary: dict[str, Any] = {s.value: report.count(s) for s in IngestStatus}
+        summary["results"] = results
+        failed = "; ".join(r.reason for r in report.failed)
+        status = JobStatus.FAILED if failed else JobStatus.DONE
+        self.articles.update_job(job_id, status, report=summary, error=failed)
+        return self.articles.get_job(job_id)
 
 
 def make_embedder(name: str) -> Embedder | None:

@@ -42,7 +42,10 @@ _META = re.compile(
     r"\b(guideline|review|study|trial|meta-analysis|chapter|document|summary|case series|"
     r"recommendations)\b[^.]*\b(does|did|do) not (address|cover|include|apply|examine|study|"
     r"separate|report|assess)|\bis limited to\b|\b(review|study|chapter) (summari[sz]ed|"
-    r"described|included|searched)\b|\bthis (summary|chapter|document)\b",
+    r"described|included|searched)\b|\bthis (summary|chapter|document)\b|"
+    r"should not be applied as if|\bneeds evidence about\b|^a clinical question about\b|"
+    # Bound to one case or study: not true on its own when quoted in an answer.
+    r"\b(in|of) (this|the) (case|trial|study|review|series|cohort)\b|\bthis (case|patient)\b",
     re.I,
 )
 # Body regions. A sentence that names only regions other than the question's is weaker
@@ -63,16 +66,28 @@ _REGIONS: dict[str, re.Pattern[str]] = {
         "spine": r"spine|spinal|vertebra",
     }.items()
 }
-# Regions that overlap: a forefoot question is also a foot question, a calf one a leg one.
-_REGION_PARENTS = {"forefoot": {"foot"}, "hindfoot": {"foot"}, "foot": set(), "leg": set()}
+_FOOT_FAMILY = {"forefoot", "hindfoot", "foot"}
 
 
 def regions(text: str) -> set[str]:
-    """Return the body regions a text names, with their parent regions."""
-    found = {name for name, pattern in _REGIONS.items() if pattern.search(text)}
-    for name in list(found):
-        found |= _REGION_PARENTS.get(name, set())
-    return found
+    """Return the body regions a text names."""
+    return {name for name, pattern in _REGIONS.items() if pattern.search(text)}
+
+
+def region_fit(sentence_regions: set[str], asked: set[str]) -> float:
+    """+1 when a sentence names the question's region, -1 when only other regions, else 0.
+
+    "foot" is neutral against a more specific foot region (forefoot, hindfoot), so a
+    general foot statement is not penalised for an Achilles question, but a forefoot
+    statement is.
+    """
+    if not asked or not sentence_regions:
+        return 0.0
+    if sentence_regions & asked:
+        return 1.0
+    if "foot" in sentence_regions | asked and sentence_regions | asked <= _FOOT_FAMILY:
+        return 0.0
+    return -1.0
 
 
 _NEGATED = re.compile(r"\b(not|no|never|without)\b", re.I)
@@ -235,28 +250,31 @@ def _score(
     hits: Sequence[Hit],
     embedder: Embedder | None,
     question_vector: np.ndarray | None,
-    embed_top: int = 48,
+    relevance: dict[str, float] | None,
+    cache: dict[tuple[str, int], np.ndarray] | None,
+    embed_top: int = 12,
 ) -> None:
     """Score sentences for how well they answer the question.
 
-    Cheap features first (word overlap, the passage's retrieval score, evidence kind,
-    answer wording, numbers, body site); only the best embed_top are embedded and get the
-    semantic term, which keeps an answer near a second on two cores.
+    Every sentence gets cheap features (word overlap, its passage's retrieval score and
+    cosine with the question, evidence kind, answer wording, numbers, body site). Only
+    the best embed_top are embedded and get their own cosine: embedding every candidate
+    sentence would cost seconds on two cores. Sentence vectors are cached across asks.
     """
     best_hit = max((h.score for h in hits), default=1.0) or 1.0
     query_tokens = set(tokenize([frame.question])[0])
     site = frame.site_words()
     asked = regions(f"{frame.site} {frame.context} {frame.question}")
     cue = ANSWER_CUE[frame.qtype]
-    for cand in candidates:
+    semantic: dict[int, float] = {}
+    for i, cand in enumerate(candidates):
         tokens = set(tokenize([cand.text])[0])
         overlap = len(tokens & query_tokens) / (len(query_tokens) or 1)
-        site_bonus = 0.0
-        mine = regions(cand.text)
+        fit = region_fit(regions(cand.text), asked)
+        site_bonus = 0.1 * fit if fit > 0 else 0.2 * fit
         if site and site & {term_key(w) for w in words(cand.text)}:
             site_bonus = 0.15
-        elif asked and mine:
-            site_bonus = 0.1 if mine & asked else -0.2
+        semantic[i] = (relevance or {}).get(cand.hit.chunk.chunk_id, 0.3)
         cand.score = (
             0.25 * overlap
             + 0.15 * (cand.hit.score / best_hit)
@@ -265,15 +283,24 @@ def _score(
             + (0.05 if _QUANT.search(cand.text) else 0.0)
             + site_bonus
         )
-    if embedder is None or question_vector is None or not candidates:
-        return
-    candidates.sort(key=lambda c: -c.score)
-    top = candidates[:embed_top]
-    cosines = embedder.embed([c.text for c in top]) @ question_vector
-    for cand, cosine in zip(top, cosines, strict=True):
-        cand.score += 0.35 * float(cosine)
-    for cand in candidates[embed_top:]:
-        cand.score += 0.35 * 0.2  # an unembedded sentence gets a low, not zero, semantic term
+    if embedder is not None and question_vector is not None and candidates:
+        order = sorted(
+            range(len(candidates)), key=lambda i: -(candidates[i].score + 0.35 * semantic[i])
+        )
+        top = order[:embed_top]
+        cache = cache if cache is not None else {}
+        keys = [(candidates[i].hit.chunk.chunk_id, candidates[i].start) for i in top]
+        missing = [k for k in keys if k not in cache]
+        if missing:
+            texts = {(c.hit.chunk.chunk_id, c.start): c.text for c in candidates}
+            for key, vector in zip(
+                missing, embedder.embed([texts[k] for k in missing]), strict=True
+            ):
+                cache[key] = vector
+        for i, key in zip(top, keys, strict=True):
+            semantic[i] = float(cache[key] @ question_vector)
+    for i, cand in enumerate(candidates):
+        cand.score += 0.35 * semantic[i]
 
 
 def _dedupe(candidates: list[Candidate], threshold: float = 0.6) -> list[Candidate]:
@@ -308,6 +335,7 @@ def compose_article(
     question_vector: np.ndarray | None = None,
     relevance: dict[str, float] | None = None,
     searched: Sequence[str] = (),
+    sentence_cache: dict[tuple[str, int], np.ndarray] | None = None,
 ) -> Article:
     """Build an extractive article from retrieved passages, or an abstention.
 
@@ -318,6 +346,7 @@ def compose_article(
         relevance: chunk_id -> cosine between question and passage, when known; passages
             under settings.min_relevance do not count as evidence.
         searched: the queries that were run, shown if the article abstains.
+        sentence_cache: sentence vectors kept between asks, keyed by (chunk_id, start).
     """
     terms = frame.condition_terms()
     relevant = [
@@ -340,7 +369,7 @@ def compose_article(
     if len({h.document_id for h in usable}) < 1 or len(candidates) < settings.min_passages:
         return _abstain(frame, library_version, generated_at, searched, notes, len(usable))
 
-    _score(candidates, frame, usable, embedder, question_vector)
+    _score(candidates, frame, usable, embedder, question_vector, relevance, sentence_cache)
     candidates.sort(key=lambda c: -c.score)
     candidates = _dedupe(candidates)
 
@@ -358,6 +387,9 @@ def compose_article(
         or [c for c in candidates if cue.search(c.text) and not _NEGATED.search(c.text)]
         or candidates
     )
+    # Prefer answers about the asked-about body region when the question names one.
+    asked = regions(f"{frame.site} {frame.context} {frame.question}")
+    answering.sort(key=lambda c: region_fit(regions(c.text), asked) < 0)
     best = answering[0]
     guideline_answers = [c for c in answering[:8] if c.is_guideline and c.score >= 0.9 * best.score]
     lead = (guideline_answers or answering)[0]

@@ -137,7 +137,7 @@ PROCEDURE = _cue(
     r"second-line",
 )
 ESCALATE = _cue(
-    r"refer",
+    r"refer(ral|red|ring)?\b",
     r"specialist",
     r"sarcoma (centre|center|service|unit)",
     r"multidisciplinary",
@@ -176,7 +176,7 @@ SPECIAL = _cue(
 FOLLOW_UP = _cue(
     r"follow-?up",
     r"monitor",
-    r"review(ed)? (at|after|every|in)",
+    r"review(ed)? (at|after|every|in)\b",
     r"repeat (imaging|radiograph)",
     r"serial",
     r"recurren",
@@ -271,7 +271,7 @@ ACTION = _cue(
     r"offer",
     r"give",
     r"prescrib",
-    r"refer",
+    r"refer(ral|red|ring)?\b",
     r"advis",
 )
 
@@ -343,6 +343,11 @@ ANSWER_CUE: dict[QuestionType, re.Pattern[str]] = {
         r"first-line",
         r"recommend",
         r"is reserved",
+        r"starts with",
+        r"first step",
+        r"first test",
+        r"is assessed",
+        r"assessment of",
         r"mainstay",
         r"treated (with|by)",
     ),

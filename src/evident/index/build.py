@@ -69,6 +69,13 @@ class SearchIndex:
     years: npt.NDArray[np.int16]
     lexical: Bm25Index
     dense: NumpyVectorIndex | None
+    _rows: dict[str, int] | None = None
+
+    def row_of(self, chunk_id: str) -> int | None:
+        """Return the row of a passage, or None if it is not in this index."""
+        if self._rows is None:
+            self._rows = {cid: i for i, cid in enumerate(self.chunk_ids)}
+        return self._rows.get(chunk_id)
 
 
 def embed_missing(

@@ -104,35 +104,30 @@ def diversify(
     """
     if not candidates:
         return []
-    best = candidates[0].score
-    relevance = {c.row: c.score / best for c in candidates}
-    vectors = index.dense.vectors if index.dense is not None else None
-    chosen: list[Scored] = []
-    per_doc: dict[str, int] = {}
-    pool = list(candidates)
+    rows = np.array([c.row for c in candidates])
+    relevance = np.array([c.score for c in candidates], dtype=np.float32) / candidates[0].score
+    docs = [index.document_ids[r] for r in rows]
+    doc_codes = np.unique(docs, return_inverse=True)[1]
+    vectors = index.dense.vectors[rows] if index.dense is not None else None
+    # redundancy[i]: highest similarity of candidate i to anything already chosen.
+    redundancy = np.zeros(len(candidates), dtype=np.float32)
+    per_doc = np.zeros(doc_codes.max() + 1, dtype=np.int32)
+    available = np.ones(len(candidates), dtype=bool)
     lam = settings.mmr_lambda
-    while pool and len(chosen) < k:
-        best_value, best_i = -np.inf, 0
-        for i, cand in enumerate(pool):
-            doc = index.document_ids[cand.row]
-            if per_doc.get(doc, 0) >= settings.max_per_document:
-                continue
-            redundancy = 0.0
-            for prev in chosen:
-                if index.document_ids[prev.row] == doc:
-                    redundancy = 1.0
-                    break
-                if vectors is not None:
-                    redundancy = max(redundancy, float(vectors[cand.row] @ vectors[prev.row]))
-            value = lam * relevance[cand.row] - (1 - lam) * redundancy
-            if value > best_value:
-                best_value, best_i = value, i
-        if best_value == -np.inf:
+    chosen: list[Scored] = []
+    while len(chosen) < k:
+        open_ = available & (per_doc[doc_codes] < settings.max_per_document)
+        if not open_.any():
             break
-        pick = pool.pop(best_i)
-        chosen.append(pick)
-        doc = index.document_ids[pick.row]
-        per_doc[doc] = per_doc.get(doc, 0) + 1
+        value = np.where(open_, lam * relevance - (1 - lam) * redundancy, -np.inf)
+        i = int(np.argmax(value))
+        chosen.append(candidates[i])
+        available[i] = False
+        per_doc[doc_codes[i]] += 1
+        same_doc = doc_codes == doc_codes[i]
+        redundancy[same_doc] = 1.0
+        if vectors is not None:
+            np.maximum(redundancy, vectors @ vectors[i], out=redundancy)
     return chosen
 
 
