@@ -52,11 +52,19 @@ _TYPE_RULES: list[tuple[QuestionType, re.Pattern[str]]] = [
 
 # Leading wording that frames the question rather than naming the condition.
 _FRAME = re.compile(
-    r"^(?:(?:what|which|how)\b[^?]*?\b(?:for|of|in|with|to)\s+(?:the\s+|a\s+|an\s+)?"
+    r"^(?:how\s+(?:is|are|should|can|do|does)\s+(?=\S+(?:\s+\S+)*?\s+(?:be\s+)?"
+    r"(?:managed|treated|diagnosed|prevented|assessed|investigated|evaluated|imaged)\b)"
+    r"|(?:what|which|how)\b[^?]*?\b(?:for|of|in|with|to)\s+(?:the\s+|a\s+|an\s+)?"
     r"|(?:initial\s+|first-line\s+)?(?:management|treatment|diagnosis|work-?up|prognosis|"
     r"prevention)\s+(?:of|for)\s+(?:the\s+|a\s+|an\s+)?"
     r"|how\s+(?:to|do\s+(?:you|i|we)|should\s+\w+)\s+(?:\w+\s+(?:and\s+)?)?(?:\w+\s+)?"
     r"|what\s+(?:is|are)\s+(?:the\s+|a\s+|an\s+)?)",
+    re.I,
+)
+# "How is X managed?": the verb at the end frames the question too.
+_TRAILING_VERB = re.compile(
+    r"\s+(?:be\s+)?(?:managed|treated|diagnosed|prevented|assessed|investigated|evaluated|"
+    r"imaged)$",
     re.I,
 )
 # Verbs left at the front after the frame is removed ("differentiate and manage X").
@@ -179,11 +187,12 @@ def analyse(question: str, vocabulary: Vocabulary) -> QuestionFrame:
     qtype = classify(question)
     phrase = question.rstrip("?.! ")
     phrase = _LEAD_VERBS.sub("", _FRAME.sub("", phrase, count=1))
+    phrase = _TRAILING_VERB.sub("", phrase)
     context = ""
     match = _CONTEXT.search(phrase)
     if match:
         context = match.group(0).strip()
-        phrase = phrase[: match.start()]
+        phrase = _TRAILING_VERB.sub("", phrase[: match.start()])
     parts = [phrase]
     if qtype is QuestionType.DIFFERENTIAL:
         parts = [p.strip() for p in _VERSUS.split(phrase)]
@@ -206,6 +215,10 @@ def analyse(question: str, vocabulary: Vocabulary) -> QuestionFrame:
         for _, concept in vocabulary.find(part):
             if concept not in concepts:
                 concepts.append(concept)
+    if not concepts:
+        # The frame may have cut the condition off; look for one anywhere in the question.
+        body = question[: len(question) - len(context)] if context else question
+        concepts = [c for _, c in vocabulary.find(body)]
     if context and not concepts:
         # "in a patient with X": X is context, but if no condition was found, X is it.
         concepts = [c for _, c in vocabulary.find(context)]
