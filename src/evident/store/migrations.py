@@ -55,3 +55,94 @@ CREATE TABLE sources (
 )
 """,
 ]
+
+# Migration 2: editorial review. Users and hashed API tokens; articles with immutable
+# revisions; an append-only audit log (triggers refuse UPDATE and DELETE, so no interface
+# can rewrite history); question vectors for matching published articles; ingest jobs.
+MIGRATIONS.append(
+    """
+CREATE TABLE users (
+    user_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX tokens_user ON tokens(user_id);
+CREATE TABLE articles (
+    article_id TEXT PRIMARY KEY,
+    question TEXT NOT NULL,
+    question_key TEXT NOT NULL,
+    question_type TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    status TEXT NOT NULL,
+    author TEXT NOT NULL,
+    reviewer TEXT,
+    revision INTEGER NOT NULL,
+    library_version TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    reviewed_at TEXT,
+    reviewed_by TEXT,
+    published_at TEXT,
+    needs_rereview INTEGER NOT NULL DEFAULT 0,
+    rereview_reason TEXT NOT NULL DEFAULT '',
+    supersedes TEXT,
+    superseded_by TEXT
+);
+CREATE INDEX articles_status ON articles(status);
+CREATE TABLE revisions (
+    article_id TEXT NOT NULL REFERENCES articles(article_id),
+    revision INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    article_json TEXT NOT NULL,
+    PRIMARY KEY (article_id, revision)
+);
+CREATE TABLE review_events (
+    event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT,
+    revision INTEGER,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT,
+    target TEXT NOT NULL DEFAULT '',
+    comment TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX review_events_article ON review_events(article_id, event_id);
+CREATE TRIGGER review_events_no_update BEFORE UPDATE ON review_events
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER review_events_no_delete BEFORE DELETE ON review_events
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER revisions_no_update BEFORE UPDATE ON revisions
+BEGIN SELECT RAISE(ABORT, 'revisions are immutable'); END;
+CREATE TRIGGER revisions_no_delete BEFORE DELETE ON revisions
+BEGIN SELECT RAISE(ABORT, 'revisions are immutable'); END;
+CREATE TABLE question_vectors (
+    article_id TEXT NOT NULL REFERENCES articles(article_id),
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (article_id, model)
+);
+CREATE TABLE jobs (
+    job_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    path TEXT NOT NULL,
+    submitted_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    report TEXT NOT NULL DEFAULT '{}',
+    error TEXT NOT NULL DEFAULT ''
+)
+"""
+)

@@ -1,0 +1,68 @@
+"""Build the FastAPI application around an App: create_api(app)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+
+from evident import __version__
+from evident.api.errors import install_error_handlers
+from evident.api.routers import articles, documents, system, users
+from evident.app import App, build_app
+from evident.config import load_settings
+
+PREFIX = "/api/v1"
+
+DESCRIPTION = """\
+evident's REST API: ask clinical questions, search the library, upload documents, and run
+the editorial review of articles (submit, claim, comment, edit, approve, publish).
+
+Authenticate with `Authorization: Bearer TOKEN` (tokens come from `evident users token
+NAME` or `POST /api/v1/users`). Readers see published articles only; when the server is
+public (`api.public`), so do unauthenticated visitors. Every error has the same shape:
+`{"ok": false, "error": "<one line>", "errors": [...], "status": <http status>}`.
+"""
+
+
+def create_api(app: App) -> FastAPI:
+    """Return the FastAPI application serving this App."""
+    api = _make_api()
+    api.state.evident = app
+    return api
+
+
+def _make_api() -> FastAPI:
+    api = FastAPI(
+        title="evident",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(api)
+    for router in (
+        system.router,
+        articles.router,
+        articles.review,
+        documents.router,
+        users.router,
+    ):
+        api.include_router(router, prefix=PREFIX)
+    return api
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory: build the App from settings (EVIDENT_* environment, config file)."""
+    return create_api(build_app(load_settings()))
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI schema, as served at /openapi.json (the schema needs no library)."""
+    schema: dict[str, Any] = _make_api().openapi()
+    return schema
+
+
+def openapi_text() -> str:
+    """The OpenAPI schema as committed to docs/openapi.json (`evident openapi --out …`)."""
+    return json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

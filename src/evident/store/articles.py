@@ -1,0 +1,460 @@
+"""Persistence for the review stage: users, tokens, articles, revisions, the audit log, jobs.
+
+It works on the same SQLite file, connections and transactions as SqliteStore. The audit
+log and revisions have no update or delete methods, and triggers in the schema refuse
+UPDATE and DELETE on them, so history cannot be rewritten through any interface.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from evident.errors import Conflict, NotFound
+from evident.models import Article, ReviewStatus
+from evident.protocols import FloatMatrix
+from evident.review.records import (
+    ArticleRecord,
+    Job,
+    JobStatus,
+    ReviewEvent,
+    Revision,
+    Role,
+    User,
+)
+from evident.review.serialize import article_from_json, article_to_json
+from evident.store.sqlite import SqliteStore
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        row["user_id"], row["name"], Role(row["role"]), datetime.fromisoformat(row["created_at"])
+    )
+
+
+def _record(row: sqlite3.Row) -> ArticleRecord:
+    return ArticleRecord(
+        article_id=row["article_id"],
+        question=row["question"],
+        question_key=row["question_key"],
+        question_type=row["question_type"],
+        audience=row["audience"],
+        condition=row["condition"],
+        status=ReviewStatus(row["status"]),
+        author=row["author"],
+        reviewer=row["reviewer"],
+        revision=row["revision"],
+        library_version=row["library_version"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        reviewed_at=_time(row["reviewed_at"]),
+        reviewed_by=row["reviewed_by"],
+        published_at=_time(row["published_at"]),
+        needs_rereview=bool(row["needs_rereview"]),
+        rereview_reason=row["rereview_reason"],
+        supersedes=row["supersedes"],
+        superseded_by=row["superseded_by"],
+    )
+
+
+def _event(row: sqlite3.Row) -> ReviewEvent:
+    return ReviewEvent(
+        event_id=row["event_id"],
+        article_id=row["article_id"],
+        revision=row["revision"],
+        actor=row["actor"],
+        action=row["action"],
+        from_status=row["from_status"],
+        to_status=row["to_status"],
+        target=row["target"],
+        comment=row["comment"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        job_id=row["job_id"],
+        kind=row["kind"],
+        status=JobStatus(row["status"]),
+        filename=row["filename"],
+        path=row["path"],
+        submitted_by=row["submitted_by"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        report=json.loads(row["report"]),
+        error=row["error"],
+    )
+
+
+# Workflow fields that change_record may set; everything else is fixed at creation.
+_MUTABLE = {
+    "status",
+    "reviewer",
+    "revision",
+    "library_version",
+    "updated_at",
+    "reviewed_at",
+    "reviewed_by",
+    "published_at",
+    "needs_rereview",
+    "rereview_reason",
+    "superseded_by",
+}
+
+
+class ArticleStore:
+    """Review-stage tables in the library database of a SqliteStore."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    # -- users and tokens ------------------------------------------------------
+    def add_user(self, user: User, token_hash: str) -> None:
+        with self.store.transaction() as tx:
+            if tx.execute("SELECT 1 FROM users WHERE name=?", (user.name,)).fetchone():
+                raise Conflict(
+                    f"a user named {user.name!r} already exists; choose another name or "
+                    f"issue them a new token with `evident users token {user.name}`"
+                )
+            tx.execute(
+                "INSERT INTO users(user_id, name, role, created_at) VALUES (?, ?, ?, ?)",
+                (user.user_id, user.name, user.role.value, user.created_at.isoformat()),
+            )
+            tx.execute(
+                "INSERT INTO tokens(token_hash, user_id, created_at) VALUES (?, ?, ?)",
+                (token_hash, user.user_id, user.created_at.isoformat()),
+            )
+
+    def add_token(self, user_id: str, token_hash: str) -> None:
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO tokens(token_hash, user_id, created_at) VALUES (?, ?, ?)",
+                (token_hash, user_id, now().isoformat()),
+            )
+
+    def user_by_name(self, name: str) -> User:
+        row = self.store.conn.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFound(
+                f"no user named {name!r}; run `evident users list` to see users, or "
+                f"`evident users create {name} --role ROLE` to add one"
+            )
+        return _user(row)
+
+    def user_by_token_hash(self, token_hash: str) -> User | None:
+        row = self.store.conn.execute(
+            "SELECT u.* FROM tokens t JOIN users u ON u.user_id=t.user_id WHERE t.token_hash=?",
+            (token_hash,),
+        ).fetchone()
+        return None if row is None else _user(row)
+
+    def list_users(self) -> list[User]:
+        rows = self.store.conn.execute("SELECT * FROM users ORDER BY created_at, name")
+        return [_user(r) for r in rows.fetchall()]
+
+    def count_tokens(self, user_id: str) -> int:
+        row = self.store.conn.execute("SELECT COUNT(*) FROM tokens WHERE user_id=?", (user_id,))
+        return int(row.fetchone()[0])
+
+    # -- articles and revisions ------------------------------------------------
+    def add_article(self, record: ArticleRecord, article: Article, note: str) -> None:
+        """Insert a new article with its first revision."""
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO articles(article_id, question, question_key, question_type, "
+                "audience, condition, status, author, reviewer, revision, library_version, "
+                "created_at, updated_at, supersedes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.article_id,
+                    record.question,
+                    record.question_key,
+                    record.question_type,
+                    record.audience,
+                    record.condition,
+                    record.status.value,
+                    record.author,
+                    record.reviewer,
+                    record.revision,
+                    record.library_version,
+                    record.created_at.isoformat(),
+                    record.updated_at.isoformat(),
+                    record.supersedes,
+                ),
+            )
+            self._insert_revision(
+                tx, record.article_id, record.revision, record.author, note, article
+            )
+
+    def _insert_revision(
+        self,
+        tx: sqlite3.Connection,
+        article_id: str,
+        revision: int,
+        author: str,
+        note: str,
+        article: Article,
+    ) -> None:
+        tx.execute(
+            "INSERT INTO revisions(article_id, revision, created_at, author, note, article_json) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                article_id,
+                revision,
+                now().isoformat(),
+                author,
+                note,
+                json.dumps(article_to_json(article), ensure_ascii=False),
+            ),
+        )
+
+    def add_revision(
+        self, article_id: str, expected: int, author: str, note: str, article: Article
+    ) -> int:
+        """Append a revision after `expected`; refuses if someone else revised it meanwhile."""
+        with self.store.transaction() as tx:
+            record = self.get_record(article_id)
+            if record.revision != expected:
+                raise Conflict(
+                    f"article {article_id} was revised meanwhile (now revision "
+                    f"{record.revision}, you edited revision {expected}); reload it and retry"
+                )
+            number = expected + 1
+            self._insert_revision(tx, article_id, number, author, note, article)
+            tx.execute(
+                "UPDATE articles SET revision=?, library_version=?, updated_at=? "
+                "WHERE article_id=?",
+                (number, article.library_version, now().isoformat(), article_id),
+            )
+            return number
+
+    def get_record(self, article_id: str) -> ArticleRecord:
+        conn = self.store.conn
+        row = conn.execute("SELECT * FROM articles WHERE article_id=?", (article_id,)).fetchone()
+        if row is None:
+            rows = conn.execute(
+                "SELECT * FROM articles WHERE article_id LIKE ? LIMIT 2", (article_id + "%",)
+            ).fetchall()
+            if len(rows) != 1 or not article_id:
+                raise NotFound(
+                    f"no article {article_id!r}; run `evident articles list` to see article ids"
+                )
+            row = rows[0]
+        return _record(row)
+
+    def list_records(
+        self,
+        statuses: Sequence[ReviewStatus] | None = None,
+        author: str | None = None,
+        needs_rereview: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ArticleRecord]:
+        sql = "SELECT * FROM articles WHERE 1=1"
+        args: list[Any] = []
+        if statuses is not None:
+            sql += f" AND status IN ({', '.join('?' * len(statuses))})"
+            args += [s.value for s in statuses]
+        if author is not None:
+            sql += " AND author=?"
+            args.append(author)
+        if needs_rereview is not None:
+            sql += " AND needs_rereview=?"
+            args.append(int(needs_rereview))
+        sql += " ORDER BY updated_at DESC, article_id LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        return [_record(r) for r in self.store.conn.execute(sql, args).fetchall()]
+
+    def get_revision(self, article_id: str, revision: int | None = None) -> Revision:
+        record = self.get_record(article_id)
+        number = record.revision if revision is None else revision
+        row = self.store.conn.execute(
+            "SELECT * FROM revisions WHERE article_id=? AND revision=?",
+            (record.article_id, number),
+        ).fetchone()
+        if row is None:
+            raise NotFound(
+                f"article {record.article_id} has no revision {number}; it has revisions "
+                f"1 to {record.revision}"
+            )
+        return self._revision(row)
+
+    def _revision(self, row: sqlite3.Row) -> Revision:
+        return Revision(
+            article_id=row["article_id"],
+            revision=row["revision"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+            author=row["author"],
+            note=row["note"],
+            article=article_from_json(json.loads(row["article_json"])),
+        )
+
+    def list_revisions(self, article_id: str) -> list[Revision]:
+        record = self.get_record(article_id)
+        rows = self.store.conn.execute(
+            "SELECT * FROM revisions WHERE article_id=? ORDER BY revision", (record.article_id,)
+        ).fetchall()
+        return [self._revision(r) for r in rows]
+
+    def change_record(
+        self,
+        article_id: str,
+        event: dict[str, Any] | None = None,
+        expect_status: ReviewStatus | None = None,
+        **fields: Any,
+    ) -> ArticleRecord:
+        """Update workflow fields and append the audit event, in one transaction.
+
+        expect_status guards against a race: the change is refused if another request
+        moved the article on since the caller read it.
+        """
+        unknown = set(fields) - _MUTABLE
+        assert not unknown, f"not a mutable article field: {unknown}"
+        with self.store.transaction() as tx:
+            record = self.get_record(article_id)
+            if expect_status is not None and record.status is not expect_status:
+                raise Conflict(
+                    f"article {article_id} changed meanwhile: it is now "
+                    f"{record.status.value}; reload it and retry"
+                )
+            values = {k: (v.value if isinstance(v, ReviewStatus) else v) for k, v in fields.items()}
+            values = {
+                k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()
+            }
+            if values:
+                assignments = ", ".join(f"{k}=?" for k in values)
+                tx.execute(
+                    f"UPDATE articles SET {assignments} WHERE article_id=?",
+                    (*values.values(), record.article_id),
+                )
+            if event is not None:
+                self.append_event(article_id=record.article_id, **event)
+            return self.get_record(record.article_id)
+
+    # -- audit log -----------------------------------------------------------------
+    def append_event(
+        self,
+        *,
+        actor: str,
+        action: str,
+        article_id: str | None = None,
+        revision: int | None = None,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        target: str = "",
+        comment: str = "",
+    ) -> int:
+        with self.store.transaction() as tx:
+            cur = tx.execute(
+                "INSERT INTO review_events(article_id, revision, actor, action, from_status, "
+                "to_status, target, comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    article_id,
+                    revision,
+                    actor,
+                    action,
+                    from_status,
+                    to_status,
+                    target,
+                    comment,
+                    now().isoformat(),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def events(self, article_id: str | None = None) -> list[ReviewEvent]:
+        if article_id is None:
+            rows = self.store.conn.execute("SELECT * FROM review_events ORDER BY event_id")
+        else:
+            rows = self.store.conn.execute(
+                "SELECT * FROM review_events WHERE article_id=? ORDER BY event_id", (article_id,)
+            )
+        return [_event(r) for r in rows.fetchall()]
+
+    # -- question vectors (matching published articles) -----------------------------
+    def put_question_vector(self, article_id: str, model: str, vector: FloatMatrix) -> None:
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO question_vectors(article_id, model, vector) "
+                "VALUES (?, ?, ?)",
+                (article_id, model, np.asarray(vector, dtype=np.float32).tobytes()),
+            )
+
+    def question_vectors(self, article_ids: Sequence[str], model: str) -> dict[str, FloatMatrix]:
+        out: dict[str, FloatMatrix] = {}
+        if not article_ids:
+            return out
+        rows = self.store.conn.execute(
+            f"SELECT article_id, vector FROM question_vectors WHERE model=? AND article_id IN "
+            f"({', '.join('?' * len(article_ids))})",
+            (model, *article_ids),
+        ).fetchall()
+        for row in rows:
+            out[row["article_id"]] = np.frombuffer(row["vector"], dtype=np.float32)
+        return out
+
+    # -- documents, for staleness ----------------------------------------------------
+    def guidelines_since(self, since: datetime) -> list[tuple[str, str, list[str]]]:
+        """Return (document_id, title, conditions) of guidelines ingested after `since`."""
+        rows = self.store.conn.execute(
+            "SELECT document_id, title, conditions FROM documents "
+            "WHERE kind='guideline' AND ingested_at > ? ORDER BY ingested_at",
+            (since.isoformat(),),
+        ).fetchall()
+        return [
+            (r["document_id"], r["title"], [str(c) for c in json.loads(r["conditions"] or "[]")])
+            for r in rows
+        ]
+
+    # -- jobs --------------------------------------------------------------------------
+    def add_job(self, job: Job) -> None:
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO jobs(job_id, kind, status, filename, path, submitted_by, "
+                "created_at, updated_at, report, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.job_id,
+                    job.kind,
+                    job.status.value,
+                    job.filename,
+                    job.path,
+                    job.submitted_by,
+                    job.created_at.isoformat(),
+                    job.updated_at.isoformat(),
+                    json.dumps(job.report),
+                    job.error,
+                ),
+            )
+
+    def update_job(
+        self,
+        job_id: str,
+        status: JobStatus,
+        report: dict[str, Any] | None = None,
+        error: str = "",
+    ) -> None:
+        with self.store.transaction() as tx:
+            tx.execute(
+                "UPDATE jobs SET status=?, report=?, error=?, updated_at=? WHERE job_id=?",
+                (status.value, json.dumps(report or {}), error, now().isoformat(), job_id),
+            )
+
+    def get_job(self, job_id: str) -> Job:
+        row = self.store.conn.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no ingest job {job_id!r}; the id is returned by the upload")
+        return _job(row)
