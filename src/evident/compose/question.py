@@ -36,6 +36,11 @@ _TYPE_RULES: list[tuple[QuestionType, re.Pattern[str]]] = [
             r"\b(prognosis|outcomes?|survival|natural history|how long will|recurrence rate)\b"
         ),
     ),
+    # "What causes X?" is answered by the definition layout (causes and risk factors).
+    (
+        QuestionType.DEFINITION,
+        re.compile(r"^(what|which)\b[^?]*\bcauses?\b|\bwhy (do|does|is|are)\b"),
+    ),
     (
         QuestionType.TREATMENT,
         re.compile(r"\b(treat\w*|manag\w*|therap\w*|what to do|options? for|surgery for|cure)\b"),
@@ -54,6 +59,7 @@ _TYPE_RULES: list[tuple[QuestionType, re.Pattern[str]]] = [
 _FRAME = re.compile(
     r"^(?:how\s+(?:is|are|should|can|do|does)\s+(?=\S+(?:\s+\S+)*?\s+(?:be\s+)?"
     r"(?:managed|treated|diagnosed|prevented|assessed|investigated|evaluated|imaged)\b)"
+    r"|(?:what|which)\s+(?:causes?|triggers?)\s+"
     r"|(?:what|which|how)\b[^?]*?\b(?:for|of|in|with|to)\s+(?:the\s+|a\s+|an\s+)?"
     r"|(?:initial\s+|first-line\s+)?(?:management|treatment|diagnosis|work-?up|prognosis|"
     r"prevention)\s+(?:of|for)\s+(?:the\s+|a\s+|an\s+)?"
@@ -70,7 +76,7 @@ _TRAILING_VERB = re.compile(
 # Verbs left at the front after the frame is removed ("differentiate and manage X").
 _LEAD_VERBS = re.compile(
     r"^(?:(?:treat|manage|differentiate|distinguish|diagnose|assess|evaluate|approach|"
-    r"the|difference|between|and)\s+)+",
+    r"the|a|an|difference|between|and)\s+)+",
     re.I,
 )
 _CONTEXT = re.compile(

@@ -110,7 +110,7 @@ def read_obo(path: Path) -> Iterator[Concept]:
     if not path.exists():
         raise InvalidInput(f"vocabulary file {path} does not exist; fix index.vocab_paths")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as handle:
         stanza: list[str] = []
         for line in handle:
             line = line.rstrip("\n")

@@ -78,7 +78,7 @@ def chunk_from_row(row: sqlite3.Row) -> Chunk:
         text=row["text"],
         start=row["start"],
         end=row["end"],
-        sentences=tuple(tuple(s) for s in json.loads(row["sentences"])),  # type: ignore[misc]
+        sentences=tuple(tuple(s) for s in json.loads(row["sentences"])),
     )
 
 

@@ -45,7 +45,8 @@ _KIND_PATTERNS: list[tuple[DocumentKind, re.Pattern[str]]] = [
     (
         DocumentKind.OBSERVATIONAL,
         re.compile(
-            r"\b(cohort study|case-control study|cross-sectional study|retrospective (study|review)|"
+            r"\b(cohort study|case-control study|cross-sectional study|"
+            r"retrospective (study|review)|"
             r"prospective (study|cohort))\b",
             re.I,
         ),
