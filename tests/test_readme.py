@@ -21,9 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import REPO, TEST_DATA
 from evident.app import App
 
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO / "tests" / "data"
 EVIDENT = str(Path(sys.executable).parent / "evident")
 
 
