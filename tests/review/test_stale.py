@@ -13,7 +13,7 @@ from evident.review.records import ArticleRecord
 S = ReviewStatus
 
 NEW_GUIDELINE = """---
-title: "Synthetic 2025 update on gout flare care"
+title: "Synthetic 2025 update on {condition} care"
 kind: guideline
 source: "Test Society of Rheumatology"
 year: 2025
@@ -74,7 +74,7 @@ def test_a_new_guideline_on_the_condition_flags_the_article(
     record = lib.articles.get_record(draft.article_id)
     assert record.needs_rereview
     assert "new guideline on" in record.rereview_reason
-    assert "Synthetic 2025 update on gout flare care" in record.rereview_reason
+    assert "Synthetic 2025 update on gout care" in record.rereview_reason
 
 
 def test_flags_are_computed_on_demand_once_and_cleared_by_approval(
