@@ -14,6 +14,7 @@ Two parts.
 from __future__ import annotations
 
 import random
+import shutil
 from typing import Any
 
 from evident.app import App, build_app
@@ -105,6 +106,8 @@ def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
             ask(removed_app, "bioasq-removed", q.question_id, q.body, True)
     finally:
         removed_app.store.close()
+        # The copy is as large as the library; it is rebuilt on every run.
+        shutil.rmtree(removed_app.settings.library, ignore_errors=True)
     demo = _demo_app(ctx)
     try:
         for n, text in enumerate(in_scope):

@@ -8,6 +8,8 @@ is chosen on the *_val files (best F1) and reported on the *_test files.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from evident.eval.data import ClaimPair, expertqa_pairs
@@ -19,14 +21,36 @@ POSITIVE = "Complete"
 
 
 def _scores(
-    ctx: EvalContext, pairs: list[ClaimPair], progress: Progress, done: int, total: int
+    ctx: EvalContext,
+    pairs: list[ClaimPair],
+    progress: Progress,
+    done: int,
+    total: int,
+    latencies: list[float] | None = None,
 ) -> list[float]:
     embedder = ctx.embedder()
     out = []
     for i, pair in enumerate(pairs, start=1):
+        start = time.perf_counter()
         out.append(support_score(pair.claim, list(pair.evidence), embedder))
+        if latencies is not None:
+            latencies.append(time.perf_counter() - start)
         progress(done + i, total)
     return out
+
+
+def _bootstrap_f1(scores: list[float], gold: list[bool], cut: float) -> tuple[float, float]:
+    """A seeded 95 % bootstrap interval for F1 at the cut (resampling pairs)."""
+    if not scores:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(0)
+    s = np.asarray(scores)
+    g = np.asarray(gold)
+    f1s = []
+    for _ in range(2000):
+        i = rng.integers(0, len(s), len(s))
+        f1s.append(prf(list(s[i] >= cut), list(g[i]))["f1"])
+    return float(np.percentile(f1s, 2.5)), float(np.percentile(f1s, 97.5))
 
 
 def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
@@ -36,7 +60,8 @@ def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
         val, test = val[:limit], test[:limit]
     total = len(val) + len(test)
     val_scores = _scores(ctx, val, progress, 0, total)
-    test_scores = _scores(ctx, test, progress, len(val), total)
+    latencies: list[float] = []
+    test_scores = _scores(ctx, test, progress, len(val), total, latencies)
     val_gold = [p.label == POSITIVE for p in val]
     test_gold = [p.label == POSITIVE for p in test]
     chosen, val_f1 = best_threshold(val_scores, val_gold)
@@ -44,6 +69,7 @@ def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
     at_chosen = prf([s >= chosen for s in test_scores], test_gold)
     at_configured = prf([s >= configured for s in test_scores], test_gold)
     baseline = prf([True] * len(test_gold), test_gold)
+    low, high = _bootstrap_f1(test_scores, test_gold, chosen)
     metrics = {
         "threshold_chosen_on_val": chosen,
         "val_f1": val_f1,
@@ -52,6 +78,8 @@ def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
         "test_precision": at_chosen["precision"],
         "test_recall": at_chosen["recall"],
         "test_f1": at_chosen["f1"],
+        "test_f1_ci_low": low,
+        "test_f1_ci_high": high,
         "test_accuracy": at_chosen["accuracy"],
         "test_auc": roc_auc(test_scores, test_gold),
         "test_accepted_share": float(np.mean([s >= chosen for s in test_scores])),
@@ -66,6 +94,8 @@ def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
         "test_precision": "of pairs the verifier accepts, share experts judged Complete",
         "test_recall": "of Complete pairs, share the verifier accepts",
         "test_f1": "F1 of the verifier against the expert label (positive = Complete)",
+        "test_f1_ci_low": "2.5th percentile of test F1 over 2,000 bootstrap resamples",
+        "test_f1_ci_high": "97.5th percentile of test F1 over 2,000 bootstrap resamples",
         "test_accuracy": "share of pairs where verifier and expert agree",
         "test_auc": "chance a Complete pair outscores a Partial/Missing one (threshold-free)",
         "test_accepted_share": "share of test pairs the verifier accepts at that threshold",
@@ -81,6 +111,7 @@ def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
         split="ExpertQA domain_test + rand_test, Healthcare / Medicine, deduplicated on "
         "question, minus questions also in val",
         tuning="ExpertQA domain_val + rand_val (Healthcare / Medicine): the threshold",
+        latencies=latencies,
         distributions={f"support score ({label})": v for label, v in sorted(by_label.items())},
         items=[
             {
