@@ -76,6 +76,15 @@ def sample_docs(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def lib(bm25_app: App, sample_docs: Path) -> App:
+    """The synthetic test documents, ingested and indexed with BM25 only."""
+    report = bm25_app.ingest([sample_docs])
+    assert not report.failed
+    bm25_app.refresh_index()
+    return bm25_app
+
+
+@pytest.fixture
 def run_cli(library_dir: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Run `evident ARGS` in-process against the fresh library; returns the click Result."""
     from evident.cli import cli

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,14 +20,6 @@ ROLES = {
     "ada": Role.ADMIN,
     "rita": Role.READER,
 }
-
-
-@pytest.fixture
-def lib(bm25_app: App, sample_docs: Path) -> App:
-    report = bm25_app.ingest([sample_docs])
-    assert not report.failed
-    bm25_app.refresh_index()
-    return bm25_app
 
 
 @pytest.fixture

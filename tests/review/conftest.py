@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from review_helpers import QUESTION, Cast
 
 from evident.app import App
 from evident.review.records import ArticleRecord, Role, User
-
-
-@pytest.fixture
-def lib(bm25_app: App, sample_docs: Path) -> App:
-    """The synthetic test documents, ingested and indexed with BM25 only."""
-    report = bm25_app.ingest([sample_docs])
-    assert not report.failed
-    bm25_app.refresh_index()
-    return bm25_app
 
 
 @pytest.fixture
