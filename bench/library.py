@@ -114,6 +114,9 @@ def open_library(
     app = build_app(settings)
     with _build_lock(directory, log):
         record = _load_record(directory / "build.json")
+        if record.get("key", key) != key:
+            log(f"bench: ignoring {directory / 'build.json'}: it describes {record['key']}")
+            record = {}
         record.setdefault("key", key)
         record.setdefault("inputs", {**key_inputs, "files": len(files)})
         _build(app, files, record, directory / "build.json", embed, log)

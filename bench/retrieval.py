@@ -273,12 +273,16 @@ def markdown(results: dict[str, Any]) -> str:
         + (f", **limited to {meta['limit']} questions per set**" if meta["limit"] else "")
         + ".",
         "",
-        "The library is every staged passage: BioASQ gold snippets (grouped per PMID), "
-        "PubMedQA abstracts, MedQuAD answers and NGC guideline summaries, ingested with "
-        "evident's own readers. Each hit counts as its document's PMID, once, at its first "
-        "rank; hits without a PMID (MedQuAD, most NGC) are non-relevant but keep their rank. "
-        "`hybrid` is what evident ships: fusion of both retrievers with the evidence-kind "
-        "prior and MMR switched on, exactly as the defaults in `IndexSettings`.",
+        "The library is every staged passage: BioASQ gold snippets (one document per PMID "
+        "and batch file), PubMedQA abstracts, MedQuAD answers (the 9 folders that have "
+        "answer text) and NGC guideline summaries, ingested and chunked by evident's own "
+        "readers. Each hit counts as its document's PMID, once, at its first rank; hits "
+        "without a PMID (MedQuAD, 67 of 116 NGC guidelines) are non-relevant but keep "
+        "their rank. "
+        "`hybrid` is what evident ships, exactly the defaults in `IndexSettings`: BM25 and "
+        "dense candidates fused, one round of dense pseudo-relevance feedback, the "
+        "evidence-kind and recency priors, and MMR. `bm25` and `dense` are the same "
+        "pipeline with one retriever (priors and MMR still on).",
         "",
         "Settings were tuned on BioASQ 7B–9B only; **10B–11B is held out** and is the "
         "honest estimate.",
@@ -345,7 +349,10 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Settings benchmarked (the shipped defaults): "
         f"bm25 k1={s['bm25_k1']}, b={s['bm25_b']}; candidates={s['candidates']}; "
-        f"rrf_k={s['rrf_k']}; weights bm25={s['lexical_weight']}, dense={s['dense_weight']}; "
+        f"fusion={s['fusion']}"
+        + (f" (rrf_k={s['rrf_k']})" if s["fusion"] == "rrf" else "")
+        + f"; weights bm25={s['lexical_weight']}, dense={s['dense_weight']}; "
+        f"dense_feedback={s['dense_feedback']}; "
         f"kind_prior={s['kind_prior']}; recency_prior={s['recency_prior']}; "
         f"mmr_lambda={s['mmr_lambda']}; max_per_document={s['max_per_document']}; "
         f"vocabularies: {', '.join(Path(p).name for p in s['vocab_paths']) or 'built-in list'}.",

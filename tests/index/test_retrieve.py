@@ -174,11 +174,6 @@ def test_synonym_in_the_query_finds_the_preferred_name(sample_app: App) -> None:
     assert "achilles tendinopathy" in expand_query("achilles tendinitis", sample_app.vocabulary)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="priors outweigh RRF rank gaps: a guideline matching only 'treatment' "
-    "(BM25 0.8, rank 3) is put above the Achilles trial (BM25 4.9, rank 1)",
-)
 def test_priors_do_not_lift_a_weak_guideline_over_a_clearly_better_passage(
     sample_app: App,
 ) -> None:
