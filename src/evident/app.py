@@ -147,7 +147,7 @@ class App:
             embedder=self.embedder,
             question_vector=query_vector,
             relevance=relevance,
-            searched=(frame.question, *frame.condition_terms()[:6]),
+            searched=(frame.question, *map(str, frame.condition_terms()[:6])),
             sentence_cache=self._sentence_cache,
         )
         chunks = {h.chunk.chunk_id: h.chunk for h in hits}

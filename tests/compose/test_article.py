@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +165,32 @@ def test_json_schema_has_the_documented_fields(demo_app: App) -> None:
 def test_empty_question_is_refused_with_a_clear_message(demo_app: App, question: str) -> None:
     with pytest.raises(InvalidInput, match="type a clinical question"):
         demo_app.ask(question)
+
+
+TORIPALIMAB = """---
+title: Toripalimab for recurrent or metastatic nasopharyngeal carcinoma
+kind: randomised_trial
+year: 2021
+source: "Test Journal of Oncology"
+---
+# Background
+Toripalimab is a humanised IgG4 monoclonal antibody that binds the PD-1 receptor on T cells.
+By blocking PD-1, toripalimab stops PD-L1 and PD-L2 on tumour cells from switching off
+the T-cell response against the cancer.
+
+# Results
+Adding toripalimab to gemcitabine and cisplatin lengthened progression-free survival
+compared with chemotherapy alone in the trial population.
+"""
+
+
+def test_a_subject_outside_the_vocabulary_is_answered_not_abstained(
+    bm25_app: App, tmp_path: Path
+) -> None:
+    """BioASQ-style framing ("mechanism of action of X") must not hide the subject X."""
+    (tmp_path / "toripalimab.md").write_text(TORIPALIMAB)
+    assert not bm25_app.ingest([tmp_path / "toripalimab.md"]).failed
+    bm25_app.refresh_index()
+    article = bm25_app.ask("What is the mechanism of action of Toripalimab?")
+    assert not article.abstained
+    assert any("PD-1" in s.text for s in article.bottom_line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evident.compose.question import analyse
-from evident.index.vocab import load_vocabulary
+from evident.index.vocab import load_vocabulary, mentions
 from evident.models import QuestionType
 
 
@@ -65,3 +65,30 @@ def test_synonyms_and_subtypes_count_as_the_condition() -> None:
     names = terms.condition_terms()
     assert "calcific periarthritis" in names  # a subtype
     assert "calcinosis" in names  # a synonym
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("Describe the 4D-CHAINS algorithm", "4D-CHAINS algorithm"),
+        ("What is the mechanism of action of Toripalimab?", "Toripalimab"),
+        ("Describe the role of bevacizumab in radiosurgery", "bevacizumab in radiosurgery"),
+        ("What is the aim of the METABRIC project?", "METABRIC project"),
+    ],
+)
+def test_framing_words_are_not_part_of_an_unknown_subject(question: str, subject: str) -> None:
+    frame = analyse(question, load_vocabulary())
+    assert frame.concepts == ()
+    assert frame.conditions == (subject,)
+
+
+def test_a_sentence_is_about_an_unknown_subject_when_it_names_most_of_it() -> None:
+    frame = analyse("Describe the role of bevacizumab in radiosurgery for AVM", load_vocabulary())
+    terms = frame.condition_terms()
+    assert mentions("Bevacizumab reduced oedema after radiosurgery.", terms)
+    # One word of the subject is not enough: this sentence is about something else.
+    assert not mentions("Radiosurgery obliterated most malformations.", terms)
+    assert mentions(
+        "Toripalimab blocks PD-1.",
+        analyse("What is Toripalimab?", load_vocabulary()).condition_terms(),
+    )

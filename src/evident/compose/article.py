@@ -13,7 +13,7 @@ from evident.compose.question import QuestionFrame
 from evident.compose.sections import ANSWER_CUE, SECTIONS, place
 from evident.config import ComposeSettings
 from evident.index.lexical import tokenize
-from evident.index.vocab import mentions, term_key, words
+from evident.index.vocab import Term, mentions, term_key, words
 from evident.models import (
     Article,
     ArticleSection,
@@ -192,7 +192,7 @@ def _title_case(text: str) -> str:
     return " ".join(out)
 
 
-def document_on_condition(hit: Hit, terms: Sequence[str]) -> bool:
+def document_on_condition(hit: Hit, terms: Sequence[Term]) -> bool:
     """True when the document as a whole is about the condition.
 
     Its title or its first (primary) listed condition must name it; a document that
@@ -204,7 +204,7 @@ def document_on_condition(hit: Hit, terms: Sequence[str]) -> bool:
     )
 
 
-def on_condition(hit: Hit, terms: Sequence[str]) -> bool:
+def on_condition(hit: Hit, terms: Sequence[Term]) -> bool:
     """True when a passage is about the asked-about condition.
 
     The passage, its section heading, or its document's title or condition list must
@@ -217,7 +217,7 @@ def on_condition(hit: Hit, terms: Sequence[str]) -> bool:
     )
 
 
-def _candidates(hits: Sequence[Hit], terms: Sequence[str]) -> list[Candidate]:
+def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
     """Sentences that can be quoted as statements about the condition.
 
     In a document about another condition, only sentences that themselves name the

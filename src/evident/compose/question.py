@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from evident.errors import InvalidInput
-from evident.index.vocab import Concept, Vocabulary, term_key, words
+from evident.index.vocab import Concept, Term, Topic, Vocabulary, term_key, words
 from evident.models import QuestionType
 
 MAX_QUESTION_CHARS = 1000
@@ -90,6 +90,24 @@ _SITE = re.compile(
     r"dorsal)\s+)*[a-z' -]+)$",
     re.I,
 )
+# Wording that introduces a subject rather than naming it ("Describe the role of X").
+_TOPIC_LEAD = re.compile(
+    r"^(?:(?:please\s+)?(?:describe|explain|list|summari[sz]e|outline|discuss|tell\s+me\s+about|"
+    r"what\s+is\s+known\s+about)\s+(?:the\s+|a\s+|an\s+)?)?"
+    r"(?:(?:role|mechanisms?\s+of\s+action|modes?\s+of\s+action|action|function|purpose|aim|"
+    r"use|effects?|reason\s+for)\s+of\s+(?:the\s+|a\s+|an\s+)?)?",
+    re.I,
+)
+# Words that frame a question about a subject the vocabulary does not know; they do not
+# have to appear in a sentence for it to be about that subject.
+_GENERIC = {
+    "describe", "explain", "list", "summarise", "summarize", "outline", "discuss", "known",
+    "about", "why", "does", "do", "did", "can", "could", "which", "who", "when", "where",
+    "role", "mechanism", "mechanisms", "mode", "action", "function", "purpose", "aim",
+    "use", "used", "usage", "effect", "effects", "affect", "reason", "drug", "study",
+    "investigate", "investigated", "type", "types", "main", "common", "most", "there",
+    "be", "been", "by", "from", "as", "it", "its", "this", "that", "these", "those",
+}  # fmt: skip
 _VERSUS = re.compile(r"\s+(?:versus|vs\.?|or)\s+", re.I)
 _STOP = {
     "a",
@@ -150,15 +168,18 @@ class QuestionFrame:
     def condition(self) -> str:
         return " versus ".join(self.conditions)
 
-    def condition_terms(self) -> list[str]:
+    def condition_terms(self) -> list[Term]:
         """Every name that counts as the asked-about condition (synonyms and subtypes)."""
         terms: list[str] = []
         for concept in self.concepts:
             terms += [concept.name, *concept.synonyms, *concept.narrower, *concept.lay]
-        if not terms:
-            # Unknown to the vocabulary: the condition's own content words must appear.
-            terms = [" ".join(w for w in words(c) if w not in _STOP) for c in self.conditions]
-        return [t for t in dict.fromkeys(terms) if term_key(t)]
+        if terms:
+            return [t for t in dict.fromkeys(terms) if term_key(t)]
+        # Unknown to the vocabulary: most of the subject's own content words must appear.
+        topics = [
+            Topic.of(_TOPIC_LEAD.sub("", c, count=1), _STOP | _GENERIC) for c in self.conditions
+        ]
+        return [t for t in dict.fromkeys(topics) if t.words]
 
     def site_words(self) -> set[str]:
         return {term_key(w) for w in words(self.site) if w not in _STOP}
@@ -194,6 +215,7 @@ def analyse(question: str, vocabulary: Vocabulary) -> QuestionFrame:
     phrase = question.rstrip("?.! ")
     phrase = _LEAD_VERBS.sub("", _FRAME.sub("", phrase, count=1))
     phrase = _TRAILING_VERB.sub("", phrase)
+    phrase = _TOPIC_LEAD.sub("", phrase, count=1) or phrase
     context = ""
     match = _CONTEXT.search(phrase)
     if match:

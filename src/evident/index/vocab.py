@@ -192,7 +192,45 @@ def expand_query(query: str, vocab: Vocabulary, per_concept: int = 4) -> list[st
     return extra
 
 
-def mentions(text: str, terms: Iterable[str]) -> bool:
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A subject the vocabulary does not know ("the 4D-CHAINS algorithm"), as key words.
+
+    A text is about it when it holds at least `quorum` of the words: requiring the
+    exact phrase misses most sentences on a named method, drug or gene, while any one
+    word ("algorithm") would let in everything.
+    """
+
+    words: tuple[str, ...]
+    quorum: int
+
+    @classmethod
+    def of(cls, phrase: str, ignore: Iterable[str] = ()) -> Topic:
+        skip = set(ignore)
+        keys = tuple(dict.fromkeys(_singular(w) for w in words(phrase) if w not in skip))
+        # Half the words, rounded up, and both of two: 1 of 1, 2 of 2 to 4, 3 of 5 or 6.
+        return cls(keys, (len(keys) + 1) // 2 if len(keys) != 2 else 2)
+
+    def __str__(self) -> str:
+        return " ".join(self.words)
+
+    def found_in(self, key_words: set[str]) -> bool:
+        return bool(self.words) and sum(w in key_words for w in self.words) >= self.quorum
+
+
+Term = str | Topic
+
+
+def mentions(text: str, terms: Iterable[Term]) -> bool:
     """Return True if text contains any of the terms (as whole, singularised words)."""
-    haystack = f" {term_key(text)} "
-    return any(f" {term_key(t)} " in haystack for t in terms if term_key(t))
+    key = term_key(text)
+    haystack = f" {key} "
+    key_words: set[str] | None = None
+    for t in terms:
+        if isinstance(t, Topic):
+            key_words = set(key.split()) if key_words is None else key_words
+            if t.found_in(key_words):
+                return True
+        elif term_key(t) and f" {term_key(t)} " in haystack:
+            return True
+    return False
