@@ -19,7 +19,9 @@ def demo_bm25(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo library ingested BM25-only (fast) into a fresh directory."""
     library = tmp_path_factory.mktemp("chat") / "library"
     result = CliRunner().invoke(
-        cli, ["--library", str(library), "ingest", "--no-embed", str(REPO / "library")]
+        cli,
+        ["--library", str(library), "ingest", "--no-embed", str(REPO / "library")],
+        env={"EVIDENT_INDEX__EMBEDDER": "none"},
     )
     assert result.exit_code == 0, result.output
     return library

@@ -35,7 +35,7 @@ def test_a_thread_resolves_follow_ups_and_can_be_read_back(
     assert follow.status_code == 201, follow.text
     second = follow.json()
     assert second["index"] == 2 and second["asked"] == "And in children?"
-    assert second["resolved"] == "What is the treatment for a gout flare in children?"
+    assert second["resolved"] == "What is the treatment for gout flare in children?"
     assert second["article"]["question"] == second["resolved"]
     assert second["article"]["audience"] == "patient"
 

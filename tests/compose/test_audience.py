@@ -20,7 +20,15 @@ from evident.compose.audience import (
 )
 from evident.compose.readability import reading_grade
 from evident.index.vocab import load_vocabulary
-from evident.models import Article, Audience, Citation, QuestionType, Statement
+from evident.models import (
+    Article,
+    Audience,
+    Citation,
+    DocumentMeta,
+    QuestionType,
+    Reference,
+    Statement,
+)
 from evident.review.serialize import article_from_json, article_to_json
 
 SEED_000 = "What is the treatment for soft tissue calcifications near the metatarsal head?"
@@ -203,7 +211,7 @@ def test_a_dosed_bottom_line_becomes_a_cited_pointer() -> None:
         condition="gout",
         bottom_line=(Statement("Colchicine 1 mg is given.", (citation,)),),
         sections=(),
-        references=(),
+        references=(Reference("d" * 10, "d" * 16, DocumentMeta("A gout guideline")),),
         abstained=False,
         generated_at=datetime(2026, 1, 1, tzinfo=UTC),
         library_version="v",
@@ -211,7 +219,17 @@ def test_a_dosed_bottom_line_becomes_a_cited_pointer() -> None:
     patient = adapt(physician, Audience.PATIENT)
     assert [s.generated for s in patient.bottom_line] == [True]
     assert patient.bottom_line[0].citations == (citation,)
-    assert json.dumps(render.to_json(patient))  # renders without a reference list entry
+    data = render.to_json(patient)
+    assert data["bottom_line"][0]["generated"] is True
+    assert data["bottom_line"][0]["citations"] == ["d" * 10]
+    assert data["omitted"] == [
+        {
+            "text": "Colchicine 1 mg is given.",
+            "reason": phrasebook.OMITTED_REASON["dose"],
+            "citations": ["d" * 10],
+        }
+    ]
+    assert json.dumps(data)
 
 
 def test_hpo_layperson_synonyms_explain_terms_when_configured(
