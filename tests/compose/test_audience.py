@@ -12,6 +12,7 @@ from evident.app import App
 from evident.compose import phrasebook, render
 from evident.compose.audience import (
     DOSE,
+    EDUCATION,
     TECHNIQUE,
     adapt,
     generated_text,
@@ -64,8 +65,10 @@ def test_seed_000_keeps_every_citation_for_every_audience(
         data = render.to_json(article)
         assert {r["key"] for r in data["references"]} == physician_refs, audience
         markdown = render.to_markdown(article)
+        html = render.to_html(article)
         for number in range(1, len(physician_refs) + 1):
             assert f"[{number}]" in markdown, (audience, number)
+            assert f'href="#ref-{number}"' in html, (audience, number)
         # Quoted statements are the physician's sentences, word for word.
         quoted = {s.text for s in physician.statements()}
         for statement in article.statements():
@@ -157,6 +160,16 @@ def test_nurse_sees_assessment_monitoring_and_escalation_first(
     assessments = [i for i, h in enumerate(order) if "assessment" in h.lower()]
     assert max(assessments) < min(treatments)
     assert [s.heading for s in physician.sections] != order
+
+
+def test_nurse_gets_patient_education_points_gathered(demo_app: App) -> None:
+    nurse = demo_app.ask("How is a diabetic foot ulcer treated?", Audience.NURSE)
+    education = [s for s in nurse.sections if s.group == "education"]
+    assert len(education) == 1 and education[0].heading == phrasebook.EDUCATION_HEADING
+    assert all(EDUCATION.search(s.text) for s in education[0].statements)
+    assert education[0].intro == phrasebook.INTROS[Audience.NURSE]["education"]
+    physician = demo_app.ask("How is a diabetic foot ulcer treated?")
+    assert rendered_citations(nurse) == rendered_citations(physician)
 
 
 def test_abstention_is_kept_for_every_audience(demo_app: App) -> None:
