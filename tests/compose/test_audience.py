@@ -208,6 +208,7 @@ def test_dose_technique_and_warning_patterns() -> None:
     assert DOSE.search("Prednisolone 30 to 35 mg/day for 3 to 5 days.")
     assert not DOSE.search("Rest and ice for two weeks reduce pain.")
     assert TECHNIQUE.search("A dorsal incision is made over the joint.")
+    assert TECHNIQUE.search("It is treated by debriding the tendon and reattaching it.")
     assert not TECHNIQUE.search("Excision is reserved for persistent symptoms.")
     assert is_warning("Fever with a foot wound needs urgent medical help.")
     assert is_warning("Contact the foot protection team urgently if the foot is hot.")

@@ -46,7 +46,7 @@ TECHNIQUE = re.compile(
     r"sutur\w*|tourniquet|fluoroscop\w*|under (?:local|general|regional) an(?:a)?esthe\w*|"
     r"needling|the needle|gauge|dissect\w*|retract\w*|wound closure|closed in layers|"
     r"osteotomy (?:cut|angle)|degrees?|surgical approach|approached through|"
-    r"plantar digital nerves)\b",
+    r"plantar digital nerves|debrid\w*|reattach\w*|curett\w*)\b",
     re.I,
 )
 # Warning signs: statements that say care is needed urgently ("needs urgent assessment",
