@@ -231,6 +231,10 @@ class Article:
     searched: the queries that were run, shown when the article abstains.
     removed: statements dropped by verification (kept for the record).
     metrics: per-article verification figures (citation recall and precision).
+    composer: "extractive" (quoted library sentences) or "llm" (written by a language model
+        and verified statement by statement).
+    fallback: why a configured language model's draft was not used ("" when it was, or
+        when none is configured).
     """
 
     question: str
@@ -251,6 +255,8 @@ class Article:
     removed: tuple[RemovedStatement, ...] = ()
     metrics: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    composer: str = "extractive"
+    fallback: str = ""
 
     def statements(self) -> list[Statement]:
         """Return every rendered statement, bottom line first."""
@@ -282,3 +288,42 @@ class IngestReport:
     @property
     def failed(self) -> list[IngestResult]:
         return [r for r in self.results if r.status is IngestStatus.FAILED]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementShown:
+    """An ask stream event: a statement that passed verification and can be shown.
+
+    part: "bottom_line" or "section"; section: the section's index and heading.
+    """
+
+    statement: Statement
+    part: str
+    section: int = 0
+    heading: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatementDropped:
+    """An ask stream event: a generated statement verification rejected, and why."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FellBack:
+    """An ask stream event: the model's draft is not used (statements shown so far are
+    withdrawn); the extractive article follows."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleReady:
+    """The last ask stream event: the finished, verified article."""
+
+    article: Article
+
+
+AskEvent = StatementShown | StatementDropped | FellBack | ArticleReady
