@@ -54,41 +54,43 @@ from evident.models import (
 from evident.protocols import Embedder, Generator
 from evident.verify.support import coverage, support_score, verify_article
 
-_STATEMENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "text": {"type": "string"},
-        "cites": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3},
-    },
-    "required": ["text", "cites"],
-    "additionalProperties": False,
-}
-REPLY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "bottom_line": {"type": "array", "items": _STATEMENT_SCHEMA, "minItems": 1, "maxItems": 2},
-        "sections": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "heading": {"type": "string"},
-                    "statements": {
-                        "type": "array",
-                        "items": _STATEMENT_SCHEMA,
-                        "minItems": 1,
-                        "maxItems": 4,
-                    },
-                },
-                "required": ["heading", "statements"],
-                "additionalProperties": False,
+
+def reply_schema(passages: int) -> dict[str, Any]:
+    """The JSON Schema of the reply, for servers that constrain decoding to it. Citation
+    numbers are limited to the passages given; the replies are still checked in full."""
+    statement = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "maxLength": 300},
+            "cites": {
+                "type": "array",
+                "items": {"type": "integer", "enum": list(range(1, passages + 1))},
+                "minItems": 1,
+                "maxItems": 3,
             },
-            "maxItems": 4,
         },
-    },
-    "required": ["bottom_line", "sections"],
-    "additionalProperties": False,
-}
+        "required": ["text", "cites"],
+        "additionalProperties": False,
+    }
+    section = {
+        "type": "object",
+        "properties": {
+            "heading": {"type": "string", "maxLength": 60},
+            "statements": {"type": "array", "items": statement, "minItems": 1, "maxItems": 4},
+        },
+        "required": ["heading", "statements"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "bottom_line": {"type": "array", "items": statement, "minItems": 1, "maxItems": 2},
+            "sections": {"type": "array", "items": section, "maxItems": 4},
+        },
+        "required": ["bottom_line", "sections"],
+        "additionalProperties": False,
+    }
+
 
 _AUDIENCE = {
     Audience.PHYSICIAN: "a physician; use precise clinical language",
@@ -106,11 +108,11 @@ Every statement is one sentence that the passages it cites state directly. Put t
 of those passages in "cites". Never cite a number that was not given. Do not name studies, \
 authors, years, PMIDs, DOIs or web addresses unless the cited passage names them. Leave out \
 anything the passages do not say.
-Reply with JSON only, in exactly this shape:
-{{"bottom_line": [{{"text": "...", "cites": [1]}}], "sections": [{{"heading": "...", \
-"statements": [{{"text": "...", "cites": [2]}}]}}]}}
-The bottom line answers the question in one or two statements; the sections (at most \
-four, each with at most four statements) give the supporting detail."""
+Reply with one JSON object only. Its key "bottom_line" is a list of one or two \
+statements that answer the question; its key "sections" is a list of at most four \
+objects, each with a short "heading" and a list "statements" of at most four statements \
+with the supporting detail. Each statement is an object with "text", one sentence written \
+from the passages, and "cites", the list of the numbers of the passages that state it."""
 
 
 class _StatementIn(BaseModel):
@@ -485,7 +487,7 @@ class LlmComposer:
             return StatementShown(verdict, "section", section, scanner.headings.get(section, ""))
 
         try:
-            for piece in self.generator.stream(messages, REPLY_SCHEMA):
+            for piece in self.generator.stream(messages, reply_schema(len(passages))):
                 for path, raw in scanner.feed(piece):
                     yield judge(path, raw)
             reply = parse_reply(scanner.text)
