@@ -19,6 +19,7 @@ from evident.compose import render
 from evident.compose.llm import StatementScanner, parse_reply
 from evident.config import load_settings
 from evident.errors import GeneratorFailed
+from evident.review.serialize import article_from_json, article_to_json
 from evident.models import (
     ArticleReady,
     FellBack,
@@ -91,6 +92,7 @@ def test_verified_statements_are_shown_with_citations_and_unsupported_ones_dropp
     data = render.to_json(article)
     assert data["composer"] == "llm" and data["removed"][0]["text"] == cherry
     assert "cherry" not in render.to_markdown(article).split("## Notes")[0]
+    assert article_from_json(json.loads(json.dumps(article_to_json(article)))) == article
 
 
 @pytest.mark.parametrize(
