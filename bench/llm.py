@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -101,7 +102,7 @@ def _row(article: Article, seconds: float) -> dict[str, Any]:
         "dropped": int(m.get("generated_dropped", 0)),
         "fallback": article.fallback,
         "drop_reasons": [
-            r.reason.removeprefix("generated statement ").split(" (")[0].split(",")[0]
+            r.reason.removeprefix("generated statement ")
             for r in article.removed
             if r.reason.startswith("generated statement")
         ],
@@ -143,6 +144,12 @@ def _avg(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
+def _reason_kind(reason: str) -> str:
+    """A drop reason without its particulars: "states 45, which …" -> "states N, which …"."""
+    kind = re.sub(r"\s\(.*?\)", "", reason).split(" (")[0]
+    return re.sub(r"\d+(?:\.\d+)?", "N", kind).strip()
+
+
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for composer in ("extractive", "llm"):
@@ -166,8 +173,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     reasons: dict[str, int] = {}
     for r in llm:
         for reason in r["drop_reasons"]:
-            key = reason.split(" ")[0] if reason.startswith("support") else reason
-            reasons[key] = reasons.get(key, 0) + 1
+            reasons[_reason_kind(reason)] = reasons.get(_reason_kind(reason), 0) + 1
     out["llm"].update(
         {
             "statements_generated": generated,
@@ -255,6 +261,14 @@ def markdown(results: dict[str, Any]) -> str:
         for reason, n in results[key]["summary"]["llm"]["drop_reasons"].items():
             reasons[reason] = reasons.get(reason, 0) + n
     lines += [f"- {reason}: {n}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
+    fallbacks: dict[str, int] = {}
+    for key in ("seeds", "bioasq"):
+        for row in results[key]["questions"]:
+            if row["llm"]["fallback"]:
+                kind = _reason_kind(row["llm"]["fallback"].split(";")[0])
+                fallbacks[kind] = fallbacks.get(kind, 0) + 1
+    lines += ["", "Why drafts fell back to the extractive composer:", ""]
+    lines += [f"- {kind}: {n}" for kind, n in sorted(fallbacks.items(), key=lambda kv: -kv[1])]
     lines += [
         "",
         "Citation recall and precision are the verify stage's ALCE-style figures for the "

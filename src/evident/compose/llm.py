@@ -271,7 +271,8 @@ def parse_reply(text: str) -> _ReplyIn:
     except json.JSONDecodeError as exc:
         excerpt = text.strip()[:80].replace("\n", " ")
         raise GeneratorFailed(
-            f"the model's reply is not JSON ({exc.msg} at character {exc.pos}; "
+            f"the model's reply is not JSON ({exc.msg.removesuffix(' at')} at character "
+            f"{exc.pos}; "
             f"it began {excerpt!r})"
         ) from None
     try:
