@@ -27,7 +27,7 @@ from bench.library import cache_root
 from bench.metrics import percentile
 from evident import __version__
 from evident.app import App, build_app
-from evident.config import GeneratorSettings, Settings
+from evident.config import Settings
 from evident.generate.local import LocalModelServer
 from evident.generate.openai import OpenAIChatGenerator
 from evident.models import Article
@@ -38,21 +38,6 @@ SEED = 20261123
 BIOASQ_SAMPLE = 20
 
 Log = Callable[[str], None]
-
-
-def generator_settings(server: LocalModelServer) -> GeneratorSettings:
-    """The settings the tests use too: four passages, a modest reply, no retries."""
-    return GeneratorSettings(
-        base_url=server.base_url,
-        model=server.alias,
-        response_format="json_object",
-        max_tokens=350,
-        passages=4,
-        passage_chars=600,
-        timeout_s=120,
-        budget_s=300,
-        retries=0,
-    )
 
 
 def seed_questions() -> list[str]:
@@ -110,7 +95,7 @@ def _row(article: Article, seconds: float) -> dict[str, Any]:
 
 
 def _compare(app: App, questions: list[str], server: LocalModelServer, log: Log) -> dict[str, Any]:
-    generator = OpenAIChatGenerator(generator_settings(server))
+    generator = OpenAIChatGenerator(server.generator_settings())
     app.settings.generator = generator.settings
     rows = []
     app.ask(questions[0])  # load the embedder and the index once
@@ -202,7 +187,7 @@ def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
     }
     log_path = cache_root() / "llm-server.log"
     with LocalModelServer(python, log_path) as server:
-        results["generator"] = generator_settings(server).model_dump(exclude={"base_url"})
+        results["generator"] = server.generator_settings().model_dump(exclude={"base_url"})
         log("llm: seed questions on the demo library …")
         demo = _demo_library(log)
         seeds = seed_questions()[:limit] if limit else seed_questions()

@@ -12,20 +12,20 @@ import socket
 from pathlib import Path
 
 import pytest
-from llm_helpers import ScriptedModel, passage_number, reply, settings, statement
 
 from evident.app import App, build_app
 from evident.compose import render
 from evident.compose.llm import StatementScanner, parse_reply
 from evident.config import load_settings
 from evident.errors import GeneratorFailed
-from evident.review.serialize import article_from_json, article_to_json
 from evident.models import (
     ArticleReady,
     FellBack,
     StatementDropped,
     StatementShown,
 )
+from evident.review.serialize import article_from_json, article_to_json
+from llm_helpers import ScriptedModel, passage_number, reply, settings, statement
 
 QUESTION = "How is a gout flare treated?"
 FLARE = (

@@ -55,17 +55,7 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMode
 
 
 def use_model(app: App, server: LocalModelServer) -> GeneratorSettings:
-    settings = GeneratorSettings(
-        base_url=server.base_url,
-        model=server.alias,
-        response_format="json_object",
-        max_tokens=350,
-        passages=4,
-        passage_chars=600,
-        timeout_s=120,
-        budget_s=300,
-        retries=0,
-    )
+    settings = server.generator_settings()
     app.settings.generator = settings
     app.generator = OpenAIChatGenerator(settings)
     return settings

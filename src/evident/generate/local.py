@@ -17,6 +17,7 @@ from types import TracebackType
 
 import httpx
 
+from evident.config import GeneratorSettings
 from evident.errors import BackendUnavailable
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -72,6 +73,23 @@ class LocalModelServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def generator_settings(self) -> GeneratorSettings:
+        """Settings for this server as the tests and benchmarks use it: four passages, a
+        reply of at most 350 tokens (SmolLM2-135M is slow to finish long ones), no retries."""
+        return GeneratorSettings.model_validate(
+            {
+                "base_url": self.base_url,
+                "model": self.alias,
+                "response_format": "json_object",
+                "max_tokens": 350,
+                "passages": 4,
+                "passage_chars": 600,
+                "timeout_s": 120,
+                "budget_s": 300,
+                "retries": 0,
+            }
+        )
 
     def __enter__(self) -> LocalModelServer:
         if not self.python.is_file():
