@@ -179,3 +179,17 @@ def test_server_down_gives_the_extractive_article_with_a_note(lib: App) -> None:
     assert article.composer == "extractive" and article.bottom_line
     assert "after 2 attempt(s)" in article.fallback and "ConnectError" in article.fallback
     assert any("check that it is running" in n for n in article.notes)
+
+
+@pytest.mark.parametrize("fake", [[(200, {}, sse('{"b": 2}'), 0.0)]], indirect=True)
+def test_the_default_asks_for_openai_structured_output_without_a_key(
+    fake: FakeModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EVIDENT_GENERATOR_KEY", raising=False)
+    assert "".join(generator(fake.base_url).stream(MESSAGES, SCHEMA)) == '{"b": 2}'
+    headers, body = fake.requests[0]
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "article", "schema": SCHEMA},
+    }
+    assert "Authorization" not in headers
