@@ -131,7 +131,7 @@ def _avg(values: list[float]) -> float | None:
 
 def _reason_kind(reason: str) -> str:
     """A drop reason without its particulars: "states 45, which …" -> "states N, which …"."""
-    kind = re.sub(r"\s\(.*?\)", "", reason).split(" (")[0]
+    kind = reason.split(" (")[0]
     return re.sub(r"\d+(?:\.\d+)?", "N", kind).strip()
 
 
