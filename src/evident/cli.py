@@ -201,6 +201,11 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class GeneratorChoice(StrEnum):
+    none = "none"
+    openai = "openai"
+
+
 @cli.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A clinical question, in words.")],
@@ -226,6 +231,13 @@ def ask(
             help="Suggest up to three follow-up questions the library can answer.",
         ),
     ] = True,
+    generator: Annotated[
+        GeneratorChoice | None,
+        typer.Option(
+            help="Who writes the article: 'openai' (the language model in the generator "
+            "settings) or 'none' (extractive). Default: the model if one is configured."
+        ),
+    ] = None,
 ) -> None:
     """Answer a question with a cited, verified article from the library.
 
@@ -234,10 +246,22 @@ def ask(
     renders the same evidence for that reader.
     """
     app = state.app()
+    if generator is GeneratorChoice.none:
+        app.generator = None
+    elif generator is GeneratorChoice.openai and app.generator is None:
+        fail(
+            "--generator openai needs a model endpoint: set EVIDENT_GENERATOR__BASE_URL "
+            "(e.g. http://127.0.0.1:11434/v1) and EVIDENT_GENERATOR__MODEL, or the "
+            "[generator] section of the EVIDENT_CONFIG file"
+        )
     user = _user(app, as_user) if save else None
     answer = app.answer(question, audience, fresh=fresh, save=save, user=user)
     article = answer.article
     suggestions = app.suggest_follow_ups(article) if follow_ups else ()
+    if article.fallback:
+        err.print(
+            f"note: the language model's draft was not used: {article.fallback}", soft_wrap=True
+        )
     if answer.source == "published" and answer.record is not None:
         r = answer.record
         err.print(

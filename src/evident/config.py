@@ -115,6 +115,27 @@ class GeneratorSettings(BaseModel):
     )
     timeout_s: float = Field(60.0, description="Timeout for one model call (seconds).")
     retries: int = Field(2, description="Retries after a timeout or rate limit.")
+    budget_s: float = Field(
+        180.0,
+        description="Total time for one article's generation, retries and backoff included; "
+        "past it the article is composed extractively.",
+    )
+    backend: str = Field("openai", description="Generator backend used when base_url is set.")
+    response_format: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema",
+        description="How the reply's JSON shape is requested: 'json_schema' (OpenAI, vLLM, "
+        "Ollama, llama.cpp llama-server), 'json_object' with the schema attached "
+        "(llama-cpp-python's server), or 'none' (the prompt alone).",
+    )
+    max_tokens: int = Field(1024, description="Most tokens the model may write per article.")
+    temperature: float = Field(0.0, description="Sampling temperature.")
+    passages: int = Field(8, description="Numbered evidence passages given to the model.")
+    passage_chars: int = Field(1000, description="Each passage is cut to this many characters.")
+    min_statements: int = Field(
+        2,
+        description="Fewer verified statements than this (or no verified bottom line) and "
+        "the article is composed extractively instead.",
+    )
 
 
 class Settings(BaseSettings):

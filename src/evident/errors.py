@@ -37,3 +37,8 @@ class BackendUnavailable(EvidentError):
 
 class IndexMismatch(BackendUnavailable):
     """A saved index was built with other parameters than the current settings."""
+
+
+class GeneratorFailed(BackendUnavailable):
+    """The configured language model could not write a usable reply (unreachable, timed
+    out, rate limited past the budget, refused the request, or replied malformed JSON)."""

@@ -244,6 +244,10 @@ class Article:
     omitted: statements left out of this audience's rendering (doses and surgical
         technique for patients); their citations stay on the pointer that replaces them.
     metrics: per-article verification figures (citation recall and precision).
+    composer: "extractive" (quoted library sentences) or "llm" (written by a language model
+        and verified statement by statement).
+    fallback: why a configured language model's draft was not used ("" when it was, or
+        when none is configured).
     """
 
     question: str
@@ -265,6 +269,8 @@ class Article:
     omitted: tuple[RemovedStatement, ...] = ()
     metrics: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    composer: str = "extractive"
+    fallback: str = ""
 
     def statements(self) -> list[Statement]:
         """Return every rendered statement, bottom line first."""
@@ -296,3 +302,42 @@ class IngestReport:
     @property
     def failed(self) -> list[IngestResult]:
         return [r for r in self.results if r.status is IngestStatus.FAILED]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementShown:
+    """An ask stream event: a statement that passed verification and can be shown.
+
+    part: "bottom_line" or "section"; section: the section's index and heading.
+    """
+
+    statement: Statement
+    part: str
+    section: int = 0
+    heading: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatementDropped:
+    """An ask stream event: a generated statement verification rejected, and why."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FellBack:
+    """An ask stream event: the model's draft is not used (statements shown so far are
+    withdrawn); the extractive article follows."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleReady:
+    """The last ask stream event: the finished, verified article."""
+
+    article: Article
+
+
+AskEvent = StatementShown | StatementDropped | FellBack | ArticleReady

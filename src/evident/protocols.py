@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -61,10 +61,12 @@ class VectorIndex(Protocol):
 
 @runtime_checkable
 class Generator(Protocol):
-    """A chat model that writes text from messages."""
+    """A chat model that writes a JSON reply to messages, streamed as it is written."""
 
     name: str
 
-    def generate(self, messages: Sequence[dict[str, str]]) -> str:
-        """Return the model's reply to the messages."""
+    def stream(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> Iterator[str]:
+        """Yield the reply in pieces. schema is the JSON Schema the reply must follow
+        (backends that can constrain decoding pass it on); raise GeneratorFailed when the
+        model cannot be reached or refuses within the configured budget."""
         ...

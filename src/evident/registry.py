@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 READERS = "evident.readers"
 EMBEDDERS = "evident.embedders"
+GENERATORS = "evident.generators"
 
 
 @cache

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from evident import __version__
 from evident.api.errors import install_error_handlers
-from evident.api.routers import articles, documents, system, threads, users
+from evident.api.routers import articles, documents, stream, system, threads, users
 from evident.app import App, build_app
 from evident.config import load_settings
 
@@ -43,6 +43,7 @@ def _make_api() -> FastAPI:
     install_error_handlers(api)
     for router in (
         system.router,
+        stream.router,
         articles.router,
         articles.review,
         documents.router,

@@ -325,6 +325,33 @@ def _statement(cand: Candidate) -> Statement:
     return Statement(text=cand.text, citations=(cand.citation, *cand.extra))
 
 
+def evidence(
+    frame: QuestionFrame,
+    hits: Sequence[Hit],
+    settings: ComposeSettings,
+    relevance: dict[str, float] | None = None,
+) -> tuple[list[Hit], list[str]]:
+    """Return the hits that count as evidence (relevant enough and about the condition)
+    and a note counting those left out as being about other conditions."""
+    terms = frame.condition_terms()
+    relevant = [
+        h
+        for h in hits
+        if relevance is None or relevance.get(h.chunk.chunk_id, 1.0) >= settings.min_relevance
+    ]
+    usable = [h for h in relevant if on_condition(h, terms)]
+    off_condition = [h for h in relevant if h not in usable]
+    notes: list[str] = []
+    if off_condition:
+        names = sorted({c for h in off_condition for c in h.document.conditions[:1]} - {""})
+        notes.append(
+            f"Left out {len(off_condition)} passage(s) about other conditions"
+            + (f" ({', '.join(names[:4])})" if names else "")
+            + f" because they do not concern {frame.condition}."
+        )
+    return usable, notes
+
+
 def compose_article(
     frame: QuestionFrame,
     hits: Sequence[Hit],
@@ -349,21 +376,7 @@ def compose_article(
         sentence_cache: sentence vectors kept between asks, keyed by (chunk_id, start).
     """
     terms = frame.condition_terms()
-    relevant = [
-        h
-        for h in hits
-        if relevance is None or relevance.get(h.chunk.chunk_id, 1.0) >= settings.min_relevance
-    ]
-    usable = [h for h in relevant if on_condition(h, terms)]
-    off_condition = [h for h in relevant if h not in usable]
-    notes: list[str] = []
-    if off_condition:
-        names = sorted({c for h in off_condition for c in h.document.conditions[:1]} - {""})
-        notes.append(
-            f"Left out {len(off_condition)} passage(s) about other conditions"
-            + (f" ({', '.join(names[:4])})" if names else "")
-            + f" because they do not concern {frame.condition}."
-        )
+    usable, notes = evidence(frame, hits, settings, relevance)
     generated_at = datetime.now(UTC)
     candidates = _candidates(usable, terms)
     if len({h.document_id for h in usable}) < 1 or len(candidates) < settings.min_passages:
@@ -426,7 +439,7 @@ def compose_article(
                     ArticleSection(rule.heading, tuple(_statement(c) for c in bucket), group)
                 )
     statements = [_statement(c) for c in bottom] + [s for sec in sections for s in sec.statements]
-    references = _references(statements, usable)
+    references = references_for(statements, usable)
     return Article(
         question=frame.question,
         title=title_for(frame),
@@ -443,7 +456,7 @@ def compose_article(
     )
 
 
-def _references(statements: Sequence[Statement], hits: Sequence[Hit]) -> tuple[Reference, ...]:
+def references_for(statements: Sequence[Statement], hits: Sequence[Hit]) -> tuple[Reference, ...]:
     metas = {h.document_id: h.document for h in hits}
     seen: dict[str, Reference] = {}
     for statement in statements:

@@ -239,23 +239,25 @@ def to_terminal(article: Article) -> str:
     return "\n".join(out)
 
 
+def statement_json(s: Statement) -> dict[str, Any]:
+    """One statement as in the article JSON: text, reference keys, evidence spans, support."""
+    return {
+        "text": s.text,
+        "citations": list(dict.fromkeys(c.document_id[:10] for c in s.citations)),
+        "evidence": [
+            {"chunk_id": c.chunk_id, "start": c.start, "end": c.end, "quote": c.quote}
+            for c in s.citations
+        ],
+        "support": s.support,
+        "lead": s.lead,
+        "explain": [{"term": t, "meaning": m} for t, m in s.explain],
+        "generated": s.generated,
+    }
+
+
 def to_json(article: Article) -> dict[str, Any]:
     """Return the versioned JSON form of an article (schema evident.article/1)."""
-
-    def statement(s: Statement) -> dict[str, Any]:
-        return {
-            "text": s.text,
-            "citations": list(dict.fromkeys(c.document_id[:10] for c in s.citations)),
-            "evidence": [
-                {"chunk_id": c.chunk_id, "start": c.start, "end": c.end, "quote": c.quote}
-                for c in s.citations
-            ],
-            "support": s.support,
-            "lead": s.lead,
-            "explain": [{"term": t, "meaning": m} for t, m in s.explain],
-            "generated": s.generated,
-        }
-
+    statement = statement_json
     n = number(article)
     return {
         "schema": SCHEMA,
@@ -302,6 +304,8 @@ def to_json(article: Article) -> dict[str, Any]:
         "removed": [{"text": r.statement.text, "reason": r.reason} for r in article.removed],
         "omitted": omitted_for_audience(article),
         "metrics": article.metrics,
+        "composer": article.composer,
+        "fallback": article.fallback,
         "generated_at": article.generated_at.isoformat(),
         "library_version": article.library_version,
         "evident_version": __version__,

@@ -209,6 +209,9 @@ def article_from_json(data: dict[str, Any]) -> Article:
             omitted=tuple(omitted),
             metrics={str(k): float(v) for k, v in data.get("metrics", {}).items()},
             notes=tuple(data.get("notes", ())),
+            # Absent in articles stored before language-model writing existed.
+            composer=str(data.get("composer", "extractive")),
+            fallback=str(data.get("fallback", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput(f"article JSON is incomplete or malformed: {exc!r}") from None
