@@ -56,7 +56,7 @@ def test_ask_a_question_and_see_a_cited_article(page: Any, served: Served) -> No
     numbers = {int(t.strip("[]")) for t in page.locator(".cite-link").all_inner_texts()}
     for n in numbers:  # every citation number has an entry in the reference list
         assert page.locator(f"#ref-{n}").count() == 1
-    groups = page.locator(".references h3").all_inner_texts()
+    groups = page.locator(".references h3").all_text_contents()
     assert groups[0] == "Guideline" and set(groups) <= {
         "Guideline", "Research", "Textbook", "Patient information"}  # fmt: skip
     assert page.locator(".badge").inner_text() == "Pending human review"
@@ -219,34 +219,63 @@ def test_phone_width_has_no_horizontal_scroll(browser: Any, served: Served, path
         phone.goto(served.base + path)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+    if path == "article":  # an open citation stays on the screen
+        phone.locator(".cite-link").last.focus()
+        box = phone.locator(".cite-quote").last.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     context.close()
 
 
 def test_screenshots(browser: Any, served: Served, tmp_path: Path) -> None:
-    """Article (desktop and phone), Ask page and review board; to docs/screenshots/ when
-    EVIDENT_SCREENSHOTS names that folder."""
+    """Ask page, article (desktop with a citation open, its reference list, phone) and the
+    review board; written to docs/screenshots/ when EVIDENT_SCREENSHOTS names that folder."""
     out = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     out.mkdir(parents=True, exist_ok=True)
-    shots = {}
-    for name, viewport in [("desktop", (1280, 900)), ("phone", (390, 844))]:
-        context = browser.new_context(
-            viewport={"width": viewport[0], "height": viewport[1]}, is_mobile=name == "phone"
-        )
-        tab = context.new_page()
-        tab.set_default_timeout(60_000)
-        if name == "desktop":
-            sign_in(tab, served, "rosa")
-            tab.goto(served.base + "/")
-            tab.get_by_label("Your question").fill(QUESTION)
-            tab.screenshot(path=str(out / "ask.png"))
-        ask(tab, served)
-        tab.locator(".bottom-line .cite-link").first.focus()
-        tab.screenshot(path=str(out / f"article-{name}.png"), full_page=name == "desktop")
-        shots[name] = out / f"article-{name}.png"
-        if name == "desktop":
-            tab.goto(served.base + "/review")
-            tab.locator(".board a").first.click()
-            tab.screenshot(path=str(out / "review-board.png"), full_page=True)
-        context.close()
-    for path in shots.values():
-        assert path.stat().st_size > 10_000
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    sign_in(tab, served, "rosa")
+    tab.get_by_label("Your question").fill(QUESTION)
+    tab.screenshot(path=str(out / "ask.png"))
+    ask(tab, served)
+    cite = tab.locator(".bottom-line .cite-link").first
+    cite.hover()
+    tab.mouse.wheel(0, 0)
+    tab.screenshot(path=str(out / "article-desktop.png"))
+    cite.click()
+    tab.screenshot(path=str(out / "article-references.png"))
+    # The review board for an article under review, after an edit and a comment.
+    editor = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    editor.set_default_timeout(60_000)
+    sign_in(editor, served, "ed")
+    article_id = ask(editor, served, "How is calcific tendinitis of the forefoot treated?").rsplit("/", 1)[1]
+    editor.goto(f"{served.base}/review/{article_id}")
+    editor.get_by_role("button", name="Submit for review").click()
+    expect(editor.locator("[data-status]")).to_have_attribute("data-status", "submitted")
+    editor.context.close()
+    tab.goto(f"{served.base}/review/{article_id}")
+    tab.get_by_role("button", name="Claim for review").click()
+    expect(tab.locator("[data-status]")).to_have_attribute("data-status", "under_review")
+    tab.get_by_text("Edit s1.1").click()
+    tab.locator("#st-s1\\.1").get_by_label("Delete this statement instead").check()
+    tab.locator("#nt-s1\\.1").fill("repeats the bottom line")
+    tab.locator("#st-s1\\.1").get_by_role("button", name="Save edit").click()
+    expect(tab.locator(".diff")).to_be_visible()
+    tab.get_by_text("Comment on b1").click()
+    tab.locator("#cm-b1").fill("Matches the guideline; fine for physicians.")
+    tab.locator("#st-b1").get_by_role("button", name="Add comment").click()
+    expect(tab.locator(".audit")).to_contain_text("Matches the guideline")
+    tab.evaluate("window.scrollTo(0, 0)")
+    tab.screenshot(path=str(out / "review-board.png"))
+    tab.goto(served.base + "/review")
+    tab.screenshot(path=str(out / "review-queue.png"))
+    context.close()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    tab = phone.new_page()
+    tab.set_default_timeout(60_000)
+    ask(tab, served)
+    tab.screenshot(path=str(out / "article-phone.png"))
+    phone.close()
+    for name in ("ask", "article-desktop", "article-references", "article-phone", "review-board",
+                 "review-queue"):
+        assert (out / f"{name}.png").stat().st_size > 10_000

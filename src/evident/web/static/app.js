@@ -29,9 +29,26 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   document.querySelector("[data-copy-link]")?.addEventListener("click", () =>
     copy(location.origin + location.pathname, "Link"));
-  document.querySelector("[data-copy-text]")?.addEventListener("click", () =>
-    copy(document.getElementById("article-text").innerText, "Text"));
+  // "Copy text" copies the Markdown rendering: statements, citation numbers and references.
+  const asText = document.querySelector("[data-copy-text]");
+  asText?.addEventListener("click", async () =>
+    copy(await (await fetch(asText.dataset.copyText)).text(), "Text"));
   document.querySelector("[data-print]")?.addEventListener("click", () => window.print());
+  // Pointing at a citation lights up its reference; in the side column it scrolls into view.
+  const refs = document.querySelector(".col-refs");
+  const light = (link) => {
+    const ref = document.querySelector(link.getAttribute("href"));
+    if (!ref || !refs) return;
+    for (const old of refs.querySelectorAll(".lit")) old.classList.remove("lit");
+    ref.classList.add("lit");
+    if (refs.scrollHeight > refs.clientHeight) {
+      refs.scrollTo({ top: ref.offsetTop - refs.offsetTop - 40, behavior: "smooth" });
+    }
+  };
+  for (const link of document.querySelectorAll(".cite-link")) {
+    link.addEventListener("mouseenter", () => light(link));
+    link.addEventListener("focus", () => light(link));
+  }
   // Pages with running jobs refresh themselves.
   const refresh = document.querySelector("[data-refresh]");
   if (refresh) setTimeout(() => location.reload(), 1000 * Number(refresh.dataset.refresh));
