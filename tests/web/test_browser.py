@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Served
 from playwright.sync_api import expect
+
+from serving import Served
 
 pytestmark = pytest.mark.browser
 
@@ -181,11 +182,11 @@ def test_upload_a_document_and_find_it_in_search(browser: Any, served: Served) -
             "name": "freiberg-note.md",
             "mimeType": "text/markdown",
             "buffer": (
-                "---\ntitle: \"Freiberg infraction <script>window.pwned=1</script> note\"\n"
-                "kind: textbook\nyear: 2024\n---\n# Freiberg infraction\n\n"
-                "Freiberg infraction is osteonecrosis of the second metatarsal head, "
-                "seen mostly in adolescent girls. <script>window.pwned=2</script>\n"
-            ).encode(),
+                b"---\ntitle: \"Freiberg infraction <script>window.pwned=1</script> note\"\n"
+                b"kind: textbook\nyear: 2024\n---\n# Freiberg infraction\n\n"
+                b"Freiberg infraction is osteonecrosis of the second metatarsal head, "
+                b"seen mostly in adolescent girls. <script>window.pwned=2</script>\n"
+            ),
         }]
     )  # fmt: skip
     editor.get_by_role("button", name="Upload").click()
@@ -248,7 +249,8 @@ def test_screenshots(browser: Any, served: Served, tmp_path: Path) -> None:
     editor = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
     editor.set_default_timeout(60_000)
     sign_in(editor, served, "ed")
-    article_id = ask(editor, served, "How is calcific tendinitis of the forefoot treated?").rsplit("/", 1)[1]
+    url = ask(editor, served, "How is calcific tendinitis of the forefoot treated?")
+    article_id = url.rsplit("/", 1)[1]
     editor.goto(f"{served.base}/review/{article_id}")
     editor.get_by_role("button", name="Submit for review").click()
     expect(editor.locator("[data-status]")).to_have_attribute("data-status", "submitted")
@@ -276,6 +278,12 @@ def test_screenshots(browser: Any, served: Served, tmp_path: Path) -> None:
     ask(tab, served)
     tab.screenshot(path=str(out / "article-phone.png"))
     phone.close()
-    for name in ("ask", "article-desktop", "article-references", "article-phone", "review-board",
-                 "review-queue"):
+    for name in (
+        "ask",
+        "article-desktop",
+        "article-references",
+        "article-phone",
+        "review-board",
+        "review-queue",
+    ):
         assert (out / f"{name}.png").stat().st_size > 10_000

@@ -120,9 +120,7 @@ def _stored(request: Request, app: Any, article_id: str) -> tuple[User, Any]:
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(
-    request: Request, app: AppDep, article_id: str, after: str = ""
-) -> HTMLResponse:
+def article_page(request: Request, app: AppDep, article_id: str, after: str = "") -> HTMLResponse:
     """An article with its review status, citations with the quoted passages, references."""
     user, stored = _stored(request, app, article_id)
     article = stored.article
@@ -240,8 +238,7 @@ def signin(
             ANONYMOUS,
             status_code=401,
             next=next,
-            error="That token is not valid; ask an admin for a new one "
-            "(evident users token NAME).",
+            error="That token is not valid; ask an admin for a new one (evident users token NAME).",
         )
     # Only local paths, so the form cannot be used to send people elsewhere.
     target = next if next.startswith("/") and not next.startswith("//") else "/"
@@ -258,9 +255,7 @@ def signin(
 
 
 @router.post("/signout")
-def signout(
-    request: Request, csrf: Annotated[str, Form()] = ""
-) -> RedirectResponse:
+def signout(request: Request, csrf: Annotated[str, Form()] = "") -> RedirectResponse:
     session.check_post(request, csrf)
     response = see_other("/")
     response.delete_cookie(session.COOKIE)
