@@ -83,6 +83,9 @@ def test_a_visitor_s_answer_is_a_shareable_draft_they_cannot_review(
     assert page.status_code == 200 and "Pending human review." in page.text
     with TestClient(client.app) as stranger:  # anyone with the link can read it
         assert stranger.get(url).status_code == 200
+        # Asking the same question again opens the same draft rather than adding one.
+        assert ask(stranger, "how is a gout flare  treated?") == url
+        assert ask(stranger, "How is a gout flare treated?", audience="patient") != url
     # Visitors have no review board, and the visitor author has no token to sign in with.
     assert client.get("/review", follow_redirects=False).headers["location"] == (
         "/signin?next=/review"

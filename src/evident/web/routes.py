@@ -103,9 +103,14 @@ def ask(
     if not question:
         raise InvalidInput("type a question first, for example 'How is a gout flare treated?'")
     author = session.author_for(app, user)
-    answer = app.answer(question, audience, fresh=fresh, save=True, user=author)
-    assert answer.record is not None, "a saved or published answer always has a record"
-    url = f"/articles/{answer.record.article_id}"
+    reuse = None
+    if author.name == session.VISITOR and not fresh:
+        reuse = session.visitor_draft(app, question, audience.value)
+    if reuse is None:
+        answer = app.answer(question, audience, fresh=fresh, save=True, user=author)
+        assert answer.record is not None, "a saved or published answer always has a record"
+        reuse = answer.record
+    url = f"/articles/{reuse.article_id}"
     if context:
         url += "?after=" + quote(context[:300])
     return see_other(url)

@@ -19,7 +19,9 @@ from fastapi import Request
 
 from evident.app import App
 from evident.errors import Conflict, EvidentError, NotFound, PermissionDenied
-from evident.review.records import ANONYMOUS, Role, User
+from evident.models import ReviewStatus
+from evident.review.match import question_key
+from evident.review.records import ANONYMOUS, ArticleRecord, Role, User
 from evident.store.articles import now
 
 COOKIE = "evident_session"
@@ -111,6 +113,21 @@ def visitor_author(app: App) -> User:
 def author_for(app: App, user: User) -> User:
     """Who saves a fresh answer: the user when they may author articles, else the visitor."""
     return user if user.role.at_least(Role.AUTHOR) else visitor_author(app)
+
+
+def visitor_draft(app: App, question: str, audience: str) -> ArticleRecord | None:
+    """A visitor draft already answering this question for this reader on this library
+    version, so that asking again (or sharing the question) does not pile up drafts."""
+    key = question_key(question)
+    version = app.store.library_version()
+    for record in app.articles.list_records([ReviewStatus.DRAFT], author=VISITOR, limit=500):
+        if (record.question_key, record.audience, record.library_version) == (
+            key,
+            audience,
+            version,
+        ) and not record.needs_rereview:
+            return record
+    return None
 
 
 def viewer_for(app: App, user: User, author: str) -> User:
