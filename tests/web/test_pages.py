@@ -187,3 +187,14 @@ def test_the_api_keeps_json_errors_while_pages_get_html(site: tuple[App, TestCli
     assert client.get("/api/v1/nope").json()["error"].startswith("no such endpoint")
     page = client.get("/no-such-page")
     assert page.status_code == 404 and "there is no page at /no-such-page" in page.text
+
+
+def test_a_malformed_form_gets_a_page_and_the_api_keeps_its_json(
+    site: tuple[App, TestClient],
+) -> None:
+    _, client = site
+    page = client.post("/ask", data={"question": "gout?", "audience": "doctor"})
+    assert page.status_code == 422
+    assert "the form was not filled in as expected (audience)" in page.text
+    api = client.post("/api/v1/ask", json={"question": "gout?", "audience": "doctor"})
+    assert api.status_code == 422 and api.json()["error"].startswith("invalid request:")

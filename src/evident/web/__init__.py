@@ -6,11 +6,12 @@ from importlib import resources
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from evident.api.errors import _evident_error, _http_error, status_for
+from evident.api.errors import _evident_error, _http_error, _validation_error, status_for
 from evident.errors import EvidentError
 from evident.review.records import ANONYMOUS
 
@@ -28,6 +29,8 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         if isinstance(exc, EvidentError):
             return await _evident_error(request, exc)
+        if isinstance(exc, RequestValidationError):
+            return await _validation_error(request, exc)
         return await _http_error(request, exc)
     if isinstance(exc, session.SignInRequired):
         return Response(
@@ -39,6 +42,10 @@ async def _error_page(request: Request, exc: Exception) -> Response:
         status, message = status_for(exc), " ".join(str(exc).split())
         if isinstance(exc, session.ForbiddenOrigin):
             status = 403
+    elif isinstance(exc, RequestValidationError):
+        status = 422
+        fields = ", ".join(str(e.get("loc", ("", "?"))[-1]) for e in exc.errors()[:3])
+        message = f"the form was not filled in as expected ({fields}); go back and try again"
     else:
         assert isinstance(exc, StarletteHTTPException)
         status = exc.status_code
@@ -63,3 +70,4 @@ def install_web(api: FastAPI) -> None:
     api.include_router(router)
     api.add_exception_handler(EvidentError, _error_page)
     api.add_exception_handler(StarletteHTTPException, _error_page)
+    api.add_exception_handler(RequestValidationError, _error_page)

@@ -7,6 +7,7 @@ one service function, and render or redirect.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from importlib import resources
 from typing import Annotated, Any
@@ -19,7 +20,8 @@ from jinja2 import Environment, FileSystemLoader
 
 from evident import __version__
 from evident.api.deps import AppDep
-from evident.api.errors import PayloadTooLarge
+from evident.api.errors import PayloadTooLarge, status_for
+from evident.app import App
 from evident.compose.render import (
     DISCLAIMER,
     GROUP_HEADING,
@@ -46,7 +48,7 @@ S = ReviewStatus
 
 
 def page(
-    request: Request, app: Any, name: str, user: User, status_code: int = 200, **context: Any
+    request: Request, app: App, name: str, user: User, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """Render a template with what every page shows (user, CSRF token, library version)."""
     context.update(
@@ -117,7 +119,7 @@ def ask(
 
 
 # -- articles ------------------------------------------------------------------------------
-def _stored(request: Request, app: Any, article_id: str) -> tuple[User, Any]:
+def _stored(request: Request, app: App, article_id: str) -> tuple[User, Any]:
     user = session.require_reader(request, app)
     record = app.articles.get_record(article_id)
     viewer = session.viewer_for(app, user, record.author)
@@ -158,8 +160,6 @@ def export(request: Request, app: AppDep, article_id: str, fmt: str) -> Response
     if fmt == "md":
         body, media = to_markdown(stored.article), "text/markdown; charset=utf-8"
     elif fmt == "json":
-        import json
-
         body = json.dumps(to_json(stored.article), indent=2, ensure_ascii=False) + "\n"
         media = "application/json"
     else:
@@ -286,7 +286,7 @@ def review_board(request: Request, app: AppDep) -> HTMLResponse:
 
 def _review_page(
     request: Request,
-    app: Any,
+    app: App,
     user: User,
     article_id: str,
     error: str = "",
@@ -337,14 +337,12 @@ def review_article(
     return _review_page(request, app, user, article_id, old=old)
 
 
-def _attempt(request: Request, app: Any, article_id: str, run: Any) -> Response:
+def _attempt(request: Request, app: App, article_id: str, run: Any) -> Response:
     """Run a review action; on a refusal show the board page with the reason."""
     user = session.require_role(request, app, Role.REVIEWER, "review articles")
     try:
         run(user)
     except EvidentError as exc:
-        from evident.api.errors import status_for
-
         return _review_page(
             request, app, user, article_id, error=str(exc), status_code=status_for(exc)
         )
