@@ -83,6 +83,11 @@ def test_follow_a_citation_and_read_the_cited_passage(page: Any, served: Served)
     assert not quote.is_visible()
     first.focus()  # keyboard focus shows the passage, not only a mouse hover
     assert quote.is_visible()
+    page.keyboard.press("Escape")  # and Escape hides it again
+    assert not quote.is_visible()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    assert quote.is_visible()
     passage = quote.inner_text().split("says:", 1)[1].strip().strip("“”")
     number = first.inner_text().strip("[]")
     page.keyboard.press("Enter")  # follow it

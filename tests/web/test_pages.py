@@ -185,7 +185,8 @@ def test_export_downloads_the_markdown_and_json_renderings(
 def test_the_api_keeps_json_errors_while_pages_get_html(site: tuple[App, TestClient]) -> None:
     _, client = site
     assert client.get("/api/v1/nope").json()["error"].startswith("no such endpoint")
-    page = client.get("/no-such-page")
+    assert client.get("/no-such-page").json()["status"] == 404  # clients that want JSON
+    page = client.get("/no-such-page", headers={"Accept": "text/html"})
     assert page.status_code == 404 and "there is no page at /no-such-page" in page.text
 
 

@@ -26,7 +26,11 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     from evident.web import session
     from evident.web.routes import page
 
-    if _is_api(request):
+    # No route matched: a page for browsers, the API's JSON for every other client.
+    unrouted = isinstance(exc, StarletteHTTPException) and "text/html" not in (
+        request.headers.get("accept", "")
+    )
+    if _is_api(request) or unrouted:
         if isinstance(exc, EvidentError):
             return await _evident_error(request, exc)
         if isinstance(exc, RequestValidationError):

@@ -48,6 +48,11 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const link of document.querySelectorAll(".cite-link")) {
     link.addEventListener("mouseenter", () => light(link));
     link.addEventListener("focus", () => light(link));
+    // Escape hides the passage without moving focus (WCAG 1.4.13).
+    link.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") link.parentElement.classList.add("dismissed");
+    });
+    link.addEventListener("blur", () => link.parentElement.classList.remove("dismissed"));
   }
   // Pages with running jobs refresh themselves.
   const refresh = document.querySelector("[data-refresh]");
