@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import answers, api, evaluation, retrieval
+from bench import answers, api, audiences, evaluation, retrieval
 from bench.data import MissingData
 from bench.report import update_section, write_json
 from evident.errors import EvidentError
@@ -38,6 +38,7 @@ AREAS: dict[str, Area] = {
         evaluation.TITLE, evaluation.run, evaluation.markdown, evaluation.summary
     ),
     api.AREA: Area(api.TITLE, api.run, api.markdown, api.summary),
+    audiences.AREA: Area(audiences.TITLE, audiences.run, audiences.markdown, audiences.summary),
 }
 
 

@@ -7,15 +7,17 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from evident.compose.article import compose_article
-from evident.compose.question import analyse
+from evident.compose.article import compose_article, on_condition
+from evident.compose.audience import adapt
+from evident.compose.followup import candidate_follow_ups, resolve
+from evident.compose.question import analyse, validate_question
 from evident.config import Settings
-from evident.errors import InvalidInput, PermissionDenied
+from evident.errors import InvalidInput, NotFound, PermissionDenied
 from evident.index.build import SearchIndex, build_index, embed_missing, load_index
 from evident.index.retrieve import Filters, retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
@@ -24,11 +26,13 @@ from evident.ingest.readers import reader_for
 from evident.models import Article, Audience, Hit, IngestReport, IngestStatus
 from evident.protocols import Embedder
 from evident.registry import EMBEDDERS, backend
-from evident.review.records import Answer, Job, JobStatus, Role, User
+from evident.review.records import Answer, ArticleRecord, Job, JobStatus, Role, User
+from evident.review.threads import Thread, Turn
 from evident.review.users import authenticate, create_user, issue_token
 from evident.review.workflow import Editorial
 from evident.store.articles import ArticleStore, now
 from evident.store.sqlite import SqliteStore
+from evident.store.threads import ThreadStore
 from evident.verify.support import verify_article
 
 log = logging.getLogger(__name__)
@@ -154,7 +158,7 @@ class App:
         verified = verify_article(
             article, chunks, self.settings.verify.support_threshold, self.embedder
         )
-        return replace(verified, audience=audience)
+        return adapt(verified, audience, self.vocabulary)
 
     # -- editorial review ------------------------------------------------------------------
     @cached_property
@@ -205,6 +209,95 @@ class App:
         if save and user is not None:
             record = self.editorial.save(article, user)
         return Answer(article, "fresh", record)
+
+    # -- follow-up questions (threads) ----------------------------------------------------------
+    @cached_property
+    def thread_store(self) -> ThreadStore:
+        return ThreadStore(self.store)
+
+    def ask_in_thread(
+        self,
+        question: str,
+        *,
+        thread_id: str | None = None,
+        audience: Audience = Audience.PHYSICIAN,
+        user: User | None = None,
+        save: bool = False,
+    ) -> Turn:
+        """Ask a question in a conversation: start a thread (thread_id None) or continue one.
+
+        A follow-up is resolved against the thread's previous question before retrieval
+        ("What if there is infection?" becomes a whole question about the thread's
+        condition); the turn records both. A continued thread keeps its own audience.
+        """
+        thread = self.thread(thread_id) if thread_id is not None else None
+        if thread is not None:
+            audience = thread.audience
+        previous = thread.turns[-1].resolved if thread is not None and thread.turns else None
+        asked = validate_question(question)
+        resolved = resolve(asked, previous, self.vocabulary)
+        answer = self.answer(resolved, audience, save=save, user=user)
+        suggestions = self.suggest_follow_ups(answer.article)
+        if thread is None:
+            new_id = uuid.uuid4().hex[:12]
+            owner = user.name if user is not None else ""
+            self.thread_store.create(new_id, audience, answer.article.condition, owner)
+            turn = Turn(new_id, 1, asked, resolved, answer, suggestions)
+        else:
+            index = len(thread.turns) + 1
+            turn = Turn(thread.thread_id, index, asked, resolved, answer, suggestions)
+        self.thread_store.add_turn(turn)
+        return turn
+
+    def thread(self, thread_id: str, viewer: User | None = None) -> Thread:
+        """Return a stored thread and its turns (a unique id prefix is enough).
+
+        Args:
+            viewer: when given, the thread must be theirs, anonymous, or they must be an
+                editor or admin.
+
+        Raises:
+            NotFound: no such thread (or not visible to the viewer).
+        """
+        found = self.thread_store.get(thread_id, self._record_or_none)
+        if viewer is not None and not _may_see(viewer, found):
+            raise NotFound(
+                f"no thread {thread_id!r} visible to {viewer.name}; list your threads with "
+                "GET /api/v1/threads"
+            )
+        return found
+
+    def threads(self, limit: int = 20, viewer: User | None = None) -> list[Thread]:
+        """Recent threads, newest activity first (without their turns)."""
+        found = self.thread_store.recent(limit if viewer is None else 10 * limit)
+        return [t for t in found if viewer is None or _may_see(viewer, t)][:limit]
+
+    def _record_or_none(self, article_id: str) -> ArticleRecord | None:
+        try:
+            return self.articles.get_record(article_id)
+        except NotFound:
+            return None
+
+    def suggest_follow_ups(self, article: Article, k: int = 3) -> tuple[str, ...]:
+        """Up to k follow-up questions the library can answer, from evidence the article
+        did not use. Each is asked before it is offered, so none leads to an abstention."""
+        if article.abstained or k <= 0:
+            return ()
+        frame = analyse(article.question, self.vocabulary)
+        statements = [*article.statements(), *(r.statement for r in article.omitted)]
+        used = {c.chunk_id for s in statements for c in s.citations}
+        terms = frame.condition_terms()
+        hits = self.search(f"{frame.conditions[0]} {frame.site}".strip(), k=30)
+        unused = [
+            h.chunk.text for h in hits if h.chunk.chunk_id not in used and on_condition(h, terms)
+        ]
+        out: list[str] = []
+        for candidate in candidate_follow_ups(frame, unused)[: k + 3]:
+            if len(out) == k:
+                break
+            if not self.ask(candidate).abstained:
+                out.append(candidate)
+        return tuple(out)
 
     def flag_stale(self) -> int:
         """Flag saved articles whose cited documents changed or whose condition has new
@@ -286,6 +379,10 @@ class App:
         status = JobStatus.FAILED if failed else JobStatus.DONE
         self.articles.update_job(job_id, status, report=summary, error=failed)
         return self.articles.get_job(job_id)
+
+
+def _may_see(viewer: User, thread: Thread) -> bool:
+    return not thread.owner or thread.owner == viewer.name or viewer.role.at_least(Role.EDITOR)
 
 
 def make_embedder(name: str) -> Embedder | None:

@@ -190,21 +190,32 @@ class Statement:
 
     support: the verify stage's score for the statement (1.0 for a verbatim quote).
     indirect: True when the evidence is about a neighbouring condition and says so.
+    lead: a plain-language lead-in from the fixed phrasebook, shown before the quote.
+    explain: (term, meaning) for words this statement uses first, from our glossary.
+    generated: True for fixed wording evident wrote, never a quote: a pointer that
+        stands in for statements left out for the reader, carrying their citations.
     """
 
     text: str
     citations: tuple[Citation, ...]
     support: float = 1.0
     indirect: bool = False
+    lead: str = ""
+    explain: tuple[tuple[str, str], ...] = ()
+    generated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ArticleSection:
-    """A headed list of statements. group is "guidelines", "research" or ""."""
+    """A headed list of statements. group is "guidelines", "research" or "".
+
+    intro: a line from the fixed phrasebook that frames the section for the reader.
+    """
 
     heading: str
     statements: tuple[Statement, ...]
     group: str = ""
+    intro: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +241,8 @@ class Article:
 
     searched: the queries that were run, shown when the article abstains.
     removed: statements dropped by verification (kept for the record).
+    omitted: statements left out of this audience's rendering (doses and surgical
+        technique for patients); their citations stay on the pointer that replaces them.
     metrics: per-article verification figures (citation recall and precision).
     """
 
@@ -249,6 +262,7 @@ class Article:
     searched: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
     removed: tuple[RemovedStatement, ...] = ()
+    omitted: tuple[RemovedStatement, ...] = ()
     metrics: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from evident import __version__
 from evident.api.errors import install_error_handlers
-from evident.api.routers import articles, documents, system, users
+from evident.api.routers import articles, documents, system, threads, users
 from evident.app import App, build_app
 from evident.config import load_settings
 
@@ -47,6 +47,7 @@ def _make_api() -> FastAPI:
         articles.review,
         documents.router,
         users.router,
+        threads.router,
     ):
         api.include_router(router, prefix=PREFIX)
     from evident.web import install_web  # the web pages share this app (no import cycle)

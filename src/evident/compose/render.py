@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment
 
 from evident import __version__
+from evident.compose.phrasebook import BOTTOM_LINE_HEADING, GROUP_HEADINGS, INTROS
 from evident.models import (
     Article,
     Reference,
@@ -102,8 +103,9 @@ def reference_line(ref: Reference) -> str:
 def _heading_groups(article: Article) -> list[tuple[str, list[Any]]]:
     """Sections in order, with a group heading wherever the group changes."""
     out: list[tuple[str, list[Any]]] = []
+    headings = {**GROUP_HEADING, **GROUP_HEADINGS.get(article.audience, {})}
     for section in article.sections:
-        title = GROUP_HEADING.get(section.group, "")
+        title = headings.get(section.group, "")
         if not out or out[-1][0] != title:
             out.append((title, []))
         out[-1][1].append(section)
@@ -127,14 +129,24 @@ def to_markdown(article: Article) -> str:
         lines += ["", "## What to add to the library", ""]
         lines += [f"- {s}" for s in article.suggestions]
     else:
-        bottom = " ".join(f"{s.text} {_marks_md(n, s)}" for s in article.bottom_line)
+        heading, intro = bottom_line_heading(article)
+        if heading:
+            lines += [f"## {heading}", ""] + ([f"*{intro}*", ""] if intro else [])
+        bottom = " ".join(_statement_md(n, s) for s in article.bottom_line)
         lines += [f"**{bottom}**", ""]
+        explained = [e for s in article.bottom_line for e in s.explain]
+        if explained:
+            lines += [f"- *{term}*: {meaning}" for term, meaning in explained] + [""]
         for group, sections in _heading_groups(article):
             if group:
                 lines += [f"## {group}", ""]
             for section in sections:
                 lines += [f"{'###' if group else '##'} {section.heading}", ""]
-                lines += [f"- {s.text} {_marks_md(n, s)}" for s in section.statements]
+                if section.intro:
+                    lines += [f"*{section.intro}*", ""]
+                for s in section.statements:
+                    lines.append(f"- {_statement_md(n, s)}")
+                    lines += [f"  - *{term}*: {meaning}" for term, meaning in s.explain]
                 lines.append("")
         lines += ["## References", ""]
         for group_name, members in n.groups:
@@ -149,6 +161,33 @@ def to_markdown(article: Article) -> str:
 
 def _marks_md(n: Numbered, statement: Statement) -> str:
     return "".join(f"[{m}]" for m in n.marks(statement))
+
+
+def _statement_md(n: Numbered, s: Statement) -> str:
+    """A statement with its lead-in; evident's own pointers are set in italics."""
+    text = f"*{s.text}*" if s.generated else s.text
+    return f"{s.lead + ' ' if s.lead else ''}{text} {_marks_md(n, s)}"
+
+
+def bottom_line_heading(article: Article) -> tuple[str, str]:
+    """The bottom line's heading and framing line for the article's reader (none for
+    physicians, whose rendering opens with the bottom line)."""
+    return (
+        BOTTOM_LINE_HEADING.get(article.audience, ""),
+        INTROS.get(article.audience, {}).get("bottom", ""),
+    )
+
+
+def omitted_for_audience(article: Article) -> list[dict[str, Any]]:
+    """Statements left out of this reader's rendering, with why and what they cite."""
+    return [
+        {
+            "text": r.statement.text,
+            "reason": r.reason,
+            "citations": list(dict.fromkeys(c.document_id[:10] for c in r.statement.citations)),
+        }
+        for r in article.omitted
+    ]
 
 
 def to_terminal(article: Article) -> str:
@@ -167,16 +206,28 @@ def to_terminal(article: Article) -> str:
         out += ["", "[bold]What to add to the library[/]"]
         out += [f"  • {escape(s)}" for s in article.suggestions]
     else:
+        heading, intro = bottom_line_heading(article)
+        if heading:
+            out.append(
+                f"[bold]{escape(heading)}[/]" + (f" [dim]{escape(intro)}[/]" if intro else "")
+            )
         for s in article.bottom_line:
-            out.append(f"[bold]{escape(s.text)}[/] [cyan]{escape(_marks_md(n, s))}[/]")
+            lead = f"{escape(s.lead)} " if s.lead else ""
+            out.append(f"{lead}[bold]{escape(s.text)}[/] [cyan]{escape(_marks_md(n, s))}[/]")
+            out += [f"    [dim]{escape(t)}: {escape(m)}[/]" for t, m in s.explain]
         out.append("")
         for group, sections in _heading_groups(article):
             if group:
                 out += [f"[bold reverse] {escape(group)} [/]", ""]
             for section in sections:
                 out.append(f"[bold]{escape(section.heading)}[/]")
+                if section.intro:
+                    out.append(f"  [dim]{escape(section.intro)}[/]")
                 for s in section.statements:
-                    out.append(f"  • {escape(s.text)} [cyan]{escape(_marks_md(n, s))}[/]")
+                    lead = f"{escape(s.lead)} " if s.lead else ""
+                    text = f"[italic]{escape(s.text)}[/]" if s.generated else escape(s.text)
+                    out.append(f"  • {lead}{text} [cyan]{escape(_marks_md(n, s))}[/]")
+                    out += [f"      [dim]{escape(t)}: {escape(m)}[/]" for t, m in s.explain]
                 out.append("")
         out.append("[bold]References[/]")
         for group_name, members in n.groups:
@@ -200,6 +251,9 @@ def to_json(article: Article) -> dict[str, Any]:
                 for c in s.citations
             ],
             "support": s.support,
+            "lead": s.lead,
+            "explain": [{"term": t, "meaning": m} for t, m in s.explain],
+            "generated": s.generated,
         }
 
     n = number(article)
@@ -215,6 +269,7 @@ def to_json(article: Article) -> dict[str, Any]:
             {
                 "heading": sec.heading,
                 "group": sec.group,
+                "intro": sec.intro,
                 "statements": [statement(s) for s in sec.statements],
             }
             for sec in article.sections
@@ -245,6 +300,7 @@ def to_json(article: Article) -> dict[str, Any]:
         "suggestions": list(article.suggestions),
         "notes": list(article.notes),
         "removed": [{"text": r.statement.text, "reason": r.reason} for r in article.removed],
+        "omitted": omitted_for_audience(article),
         "metrics": article.metrics,
         "generated_at": article.generated_at.isoformat(),
         "library_version": article.library_version,
@@ -260,8 +316,11 @@ _HTML = Environment(autoescape=True).from_string(
 
 def to_html(article: Article) -> str:
     """Render a standalone, escaped HTML page."""
+    heading, intro = bottom_line_heading(article)
     return _HTML.render(
         a=article,
+        bottom_heading=heading,
+        bottom_intro=intro,
         n=number(article),
         groups=_heading_groups(article),
         status=status_line(article),

@@ -59,6 +59,9 @@ def _statement_json(statement: Statement) -> dict[str, Any]:
         ],
         "support": statement.support,
         "indirect": statement.indirect,
+        "lead": statement.lead,
+        "explain": [{"term": t, "meaning": m} for t, m in statement.explain],
+        "generated": statement.generated,
     }
 
 
@@ -86,6 +89,10 @@ def article_to_json(article: Article) -> dict[str, Any]:
     data["removed"] = [
         {"text": r.statement.text, "reason": r.reason, "statement": _statement_json(r.statement)}
         for r in article.removed
+    ]
+    data["omitted"] = [
+        {"text": r.statement.text, "reason": r.reason, "statement": _statement_json(r.statement)}
+        for r in article.omitted
     ]
     return data
 
@@ -116,6 +123,9 @@ def _statement(data: dict[str, Any], refs: dict[str, str]) -> Statement:
         citations=tuple(_citation(item, keys, refs) for item in data.get("evidence", [])),
         support=float(data.get("support", 1.0)),
         indirect=bool(data.get("indirect", False)),
+        lead=str(data.get("lead", "")),
+        explain=tuple((str(e["term"]), str(e["meaning"])) for e in data.get("explain", [])),
+        generated=bool(data.get("generated", False)),
     )
 
 
@@ -162,10 +172,12 @@ def article_from_json(data: dict[str, Any]) -> Article:
         )
     try:
         refs = {str(r["key"]): str(r["document_id"]) for r in data["references"]}
-        removed = []
-        for item in data.get("removed", []):
-            stored = item.get("statement") or {"text": item["text"], "evidence": []}
-            removed.append(RemovedStatement(_statement(stored, refs), str(item["reason"])))
+        removed: list[RemovedStatement] = []
+        omitted: list[RemovedStatement] = []
+        for key, into in (("removed", removed), ("omitted", omitted)):
+            for item in data.get(key, []):
+                stored = item.get("statement") or {"text": item["text"], "evidence": []}
+                into.append(RemovedStatement(_statement(stored, refs), str(item["reason"])))
         return Article(
             question=str(data["question"]),
             title=str(data["title"]),
@@ -177,6 +189,7 @@ def article_from_json(data: dict[str, Any]) -> Article:
                     heading=str(sec["heading"]),
                     statements=tuple(_statement(s, refs) for s in sec["statements"]),
                     group=str(sec.get("group", "")),
+                    intro=str(sec.get("intro", "")),
                 )
                 for sec in data["sections"]
             ),
@@ -193,6 +206,7 @@ def article_from_json(data: dict[str, Any]) -> Article:
             searched=tuple(data.get("searched", ())),
             suggestions=tuple(data.get("suggestions", ())),
             removed=tuple(removed),
+            omitted=tuple(omitted),
             metrics={str(k): float(v) for k, v in data.get("metrics", {}).items()},
             notes=tuple(data.get("notes", ())),
         )

@@ -146,3 +146,32 @@ CREATE TABLE jobs (
 )
 """
 )
+
+# 3: conversation threads (issue 7). Each turn keeps the article it answered with, so a
+# thread can be shown and resumed; article_id links a turn saved for review.
+MIGRATIONS.append(
+    """
+CREATE TABLE threads (
+    thread_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX threads_updated ON threads(updated_at);
+CREATE TABLE thread_turns (
+    thread_id TEXT NOT NULL REFERENCES threads(thread_id),
+    turn_index INTEGER NOT NULL,
+    asked TEXT NOT NULL,
+    resolved TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    similarity REAL,
+    article_id TEXT,
+    article_json TEXT NOT NULL,
+    suggestions TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (thread_id, turn_index)
+)
+"""
+)
