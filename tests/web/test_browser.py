@@ -108,7 +108,31 @@ def test_switch_audience_re_renders_for_that_reader(page: Any, served: Served) -
     page.wait_for_url(lambda url: url != first and "/articles/" in url)
     assert page.locator("[data-audience]").inner_text() == "patients"
     assert page.get_by_label("Patient").is_checked()
+    # The patient's rendering: plain headings and lead-ins, the same cited quotations.
+    assert page.locator("#bl-h").text_content() == "In short"
+    assert page.locator(".bottom-line .lead").first.inner_text() == "The main point:"
+    assert "What guidelines say" in page.locator("h2.group").all_inner_texts()
     assert page.locator(".cite-link").count() >= 1
+
+
+def test_a_follow_up_is_answered_in_the_thread_with_suggestions(page: Any, served: Served) -> None:
+    ask(page, served)
+    first = page.url
+    assert "?thread=" in first
+    suggestions = page.get_by_role("region", name="The library can also answer")
+    assert suggestions.get_by_role("button").count() >= 1
+    page.get_by_label("Ask a follow-up question").fill("When is surgery considered?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    page.wait_for_url(lambda url: url != first and "turn=2" in url)
+    notice = page.locator(".notice").inner_text()
+    assert "You asked “When is surgery considered?”" in notice
+    assert "metatarsal head" in notice  # resolved against the thread's question
+    assert page.locator(".cite-link").count() >= 1
+    offered = suggestions.get_by_role("button").first
+    question = offered.inner_text()
+    offered.click()
+    page.wait_for_url(lambda url: "turn=3" in url)
+    assert page.locator(".eyebrow").inner_text() == f"Question: {question}"
 
 
 def test_reviewer_approves_and_the_badge_changes(browser: Any, served: Served) -> None:
@@ -121,7 +145,7 @@ def test_reviewer_approves_and_the_badge_changes(browser: Any, served: Served) -
             sign_in(people[name], served, name)
     visitor, editor, reviewer = people["visitor"], people["ed"], people["rosa"]
     url = ask(visitor, served, "How is hallux rigidus treated?")
-    article_id = url.rsplit("/", 1)[1]
+    article_id = url.split("?")[0].rsplit("/", 1)[1]
     assert visitor.locator(".badge").inner_text() == "Pending human review"
     assert visitor.get_by_role("link", name="Review board").count() == 0  # not for visitors
 
@@ -255,7 +279,7 @@ def test_screenshots(browser: Any, served: Served, tmp_path: Path) -> None:
     editor.set_default_timeout(60_000)
     sign_in(editor, served, "ed")
     url = ask(editor, served, "How is calcific tendinitis of the forefoot treated?")
-    article_id = url.rsplit("/", 1)[1]
+    article_id = url.split("?")[0].rsplit("/", 1)[1]
     editor.goto(f"{served.base}/review/{article_id}")
     editor.get_by_role("button", name="Submit for review").click()
     expect(editor.locator("[data-status]")).to_have_attribute("data-status", "submitted")

@@ -11,7 +11,6 @@ import json
 from dataclasses import replace
 from importlib import resources
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,10 +21,12 @@ from evident import __version__
 from evident.api.deps import AppDep
 from evident.api.errors import PayloadTooLarge, status_for
 from evident.app import App
+from evident.compose.phrasebook import GROUP_HEADINGS
 from evident.compose.render import (
     DISCLAIMER,
     GROUP_HEADING,
     STATUS_LABEL,
+    bottom_line_heading,
     number,
     reference_line,
     to_json,
@@ -94,28 +95,22 @@ def ask(
     app: AppDep,
     question: Annotated[str, Form(max_length=2000)],
     audience: Annotated[Audience, Form()] = Audience.PHYSICIAN,
-    context: Annotated[str, Form(max_length=2000)] = "",
-    fresh: Annotated[bool, Form()] = False,
+    thread: Annotated[str, Form(max_length=64)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
-    """Answer a question and redirect to the article's stable URL (saved as a draft)."""
+    """Answer a question, or a follow-up in a thread, and redirect to the article's stable
+    URL (a fresh answer is saved as a draft; a published match is reused)."""
     session.check_post(request, csrf)
     user = session.require_reader(request, app)
-    question = question.strip()
-    if not question:
-        raise InvalidInput("type a question first, for example 'How is a gout flare treated?'")
     author = session.author_for(app, user)
-    reuse = None
-    if author.name == session.VISITOR and not fresh:
-        reuse = session.visitor_draft(app, question, audience.value)
-    if reuse is None:
-        answer = app.answer(question, audience, fresh=fresh, save=True, user=author)
-        assert answer.record is not None, "a saved or published answer always has a record"
-        reuse = answer.record
-    url = f"/articles/{reuse.article_id}"
-    if context:
-        url += "?after=" + quote(context[:300])
-    return see_other(url)
+    if thread:
+        app.thread(thread, viewer=author)  # only the thread's owner may continue it
+    turn = app.ask_in_thread(
+        question, thread_id=thread or None, audience=audience, user=author, save=True
+    )
+    record = turn.answer.record
+    assert record is not None, "a saved or published answer always has a record"
+    return see_other(f"/articles/{record.article_id}?thread={turn.thread_id}&turn={turn.index}")
 
 
 # -- articles ------------------------------------------------------------------------------
@@ -127,11 +122,15 @@ def _stored(request: Request, app: App, article_id: str) -> tuple[User, Any]:
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(request: Request, app: AppDep, article_id: str, after: str = "") -> HTMLResponse:
-    """An article with its review status, citations with the quoted passages, references."""
+def article_page(
+    request: Request, app: AppDep, article_id: str, thread: str = "", turn: int = 0
+) -> HTMLResponse:
+    """An article with its review status, citations with the quoted passages, references;
+    reached from a thread, also the resolved question and suggested follow-ups."""
     user, stored = _stored(request, app, article_id)
     article = stored.article
     numbered = number(article)
+    heading, intro = bottom_line_heading(article)
     return page(
         request,
         app,
@@ -142,13 +141,15 @@ def article_page(request: Request, app: AppDep, article_id: str, after: str = ""
         n=numbered,
         marks=lambda s: marks(numbered, s),
         line=reference_line,
-        group_heading=GROUP_HEADING,
+        group_heading={**GROUP_HEADING, **GROUP_HEADINGS.get(article.audience, {})},
+        bottom_heading=heading,
+        bottom_intro=intro,
+        turn=session.thread_turn(app, user, thread, turn, stored.record.article_id),
         disclaimer=DISCLAIMER,
         steps=STEPS,
         step=step_index(stored.record.status),
         reviewed=stored.record.status in REVIEWED,
         audiences=AUDIENCES,
-        after=after,
     )
 
 

@@ -19,9 +19,8 @@ from fastapi import Request
 
 from evident.app import App
 from evident.errors import Conflict, EvidentError, NotFound, PermissionDenied
-from evident.models import ReviewStatus
-from evident.review.match import question_key
-from evident.review.records import ANONYMOUS, ArticleRecord, Role, User
+from evident.review.records import ANONYMOUS, Role, User
+from evident.review.threads import Turn
 from evident.store.articles import now
 
 COOKIE = "evident_session"
@@ -115,18 +114,18 @@ def author_for(app: App, user: User) -> User:
     return user if user.role.at_least(Role.AUTHOR) else visitor_author(app)
 
 
-def visitor_draft(app: App, question: str, audience: str) -> ArticleRecord | None:
-    """A visitor draft already answering this question for this reader on this library
-    version, so that asking again (or sharing the question) does not pile up drafts."""
-    key = question_key(question)
-    version = app.store.library_version()
-    for record in app.articles.list_records([ReviewStatus.DRAFT], author=VISITOR, limit=500):
-        if (record.question_key, record.audience, record.library_version) == (
-            key,
-            audience,
-            version,
-        ) and not record.needs_rereview:
-            return record
+def thread_turn(app: App, user: User, thread_id: str, index: int, article_id: str) -> Turn | None:
+    """The thread turn that answered with this article, when the viewer may see the thread."""
+    if not thread_id:
+        return None
+    try:
+        thread = app.thread(thread_id, viewer=author_for(app, user))
+    except NotFound:
+        return None
+    for turn in thread.turns:
+        record = turn.answer.record
+        if turn.index == index and record is not None and record.article_id == article_id:
+            return turn
     return None
 
 
