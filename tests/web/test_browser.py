@@ -270,7 +270,9 @@ def test_screenshots(browser: Any, served: Served, tmp_path: Path) -> None:
     ask(tab, served)
     cite = tab.locator(".bottom-line .cite-link").first
     cite.hover()
-    tab.mouse.wheel(0, 0)
+    # Its reference lights up in the side column, which scrolls to it.
+    expect(tab.locator("#ref-1")).to_have_class(re.compile("lit"))
+    tab.wait_for_timeout(1000)
     tab.screenshot(path=str(out / "article-desktop.png"))
     cite.click()
     tab.screenshot(path=str(out / "article-references.png"))

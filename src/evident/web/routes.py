@@ -273,13 +273,15 @@ def signout(request: Request, csrf: Annotated[str, Form()] = "") -> RedirectResp
 def review_board(request: Request, app: AppDep) -> HTMLResponse:
     """The queue (submitted, under review), drafts to submit, approved to publish."""
     user = session.require_role(request, app, Role.REVIEWER, "open the review board")
+    drafts = app.editorial.list_articles(user, [S.DRAFT, S.CHANGES_REQUESTED], limit=200)
     return page(
         request,
         app,
         "review.html",
         user,
         queue=app.editorial.queue(user),
-        drafts=app.editorial.list_articles(user, [S.DRAFT, S.CHANGES_REQUESTED], limit=50),
+        drafts=[r for r in drafts if r.author != session.VISITOR],
+        visitor_drafts=[r for r in drafts if r.author == session.VISITOR][:20],
         approved=app.editorial.list_articles(user, [S.APPROVED], limit=50),
         published=app.editorial.list_articles(user, [S.PUBLISHED], limit=20),
     )
