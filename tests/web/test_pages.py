@@ -200,3 +200,11 @@ def test_a_malformed_form_gets_a_page_and_the_api_keeps_its_json(
     assert "the form was not filled in as expected (audience)" in page.text
     api = client.post("/api/v1/ask", json={"question": "gout?", "audience": "doctor"})
     assert api.status_code == 422 and api.json()["error"].startswith("invalid request:")
+
+
+def test_an_abstention_says_so_and_what_to_add(site: tuple[App, TestClient]) -> None:
+    _, client = site
+    page = client.get(ask(client, "What is the first-line treatment for acute otitis media?"))
+    assert page.status_code == 200
+    assert "Not enough evidence" in page.text and "What to add to the library" in page.text
+    assert 'class="cite-link"' not in page.text and "Pending human review." in page.text
