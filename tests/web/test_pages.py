@@ -208,3 +208,25 @@ def test_an_abstention_says_so_and_what_to_add(site: tuple[App, TestClient]) -> 
     assert page.status_code == 200
     assert "Not enough evidence" in page.text and "What to add to the library" in page.text
     assert 'class="cite-link"' not in page.text and "Pending human review." in page.text
+
+
+def test_an_upload_that_fails_shows_on_the_sources_page(site: tuple[App, TestClient]) -> None:
+    app, client = site
+    csrf = sign_in(client, app, "ed", Role.EDITOR)
+    refused = client.post(
+        "/sources", data={"csrf": csrf}, files={"file": ("notes.exe", b"MZ\x90\x00", "x/y")}
+    )
+    assert refused.status_code == 415 and "notes.exe" in refused.text
+    sent = client.post(
+        "/sources",
+        data={"csrf": csrf},
+        files={"file": ("broken.pdf", b"%PDF-1.4 not really a pdf", "application/pdf")},
+    )
+    assert sent.status_code == 200  # redirected to the jobs list; the ingest ran meanwhile
+    failed = re.search(r'<tr id="job-\w+" data-job-status="(\w+)"><td>broken.pdf</td>', sent.text)
+    assert failed is not None and failed.group(1) == "failed"
+    (error,) = re.findall(r'class="error-text">([^<]*)<', sent.text)
+    assert error.endswith(
+        "broken.pdf: not a readable PDF: Stream has ended unexpectedly; the file is damaged or "
+        "truncated, download or export it again"
+    )
