@@ -74,6 +74,15 @@ def test_ask_a_question_and_see_a_cited_article(page: Any, served: Served) -> No
     assert download.value.suggested_filename.endswith(".md")
     text = Path(download.value.path()).read_text("utf-8")
     assert text.startswith(f"# {title}")
+    # Copy link puts the article's address on the clipboard; print hides the page chrome.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.locator(".copied")).to_have_text("Link copied")
+    assert page.evaluate("navigator.clipboard.readText()") == url.split("?")[0]
+    page.emulate_media(media="print")
+    assert not page.locator("header.site").is_visible()
+    assert not page.locator("form.followup").is_visible()
+    assert page.locator(".references").is_visible() and page.locator(".disclaimer").is_visible()
 
 
 def test_follow_a_citation_and_read_the_cited_passage(page: Any, served: Served) -> None:
@@ -318,3 +327,22 @@ def test_screenshots(browser: Any, served: Served, tmp_path: Path) -> None:
         "review-queue",
     ):
         assert (out / f"{name}.png").stat().st_size > 10_000
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => e.type !== 'hidden' && e.labels.length === 0 && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.id)"""
+
+
+def test_every_form_field_has_a_label_and_the_skip_link_works(page: Any, served: Served) -> None:
+    sign_in(page, served, "ed")
+    url = ask(page, served, "How is calcific periarthritis of the forefoot treated?")
+    article_id = url.split("?")[0].rsplit("/", 1)[1]
+    for path in ["/", url, "/library?q=gout", f"/review/{article_id}", "/review", "/sources"]:
+        page.goto(path if path.startswith("http") else served.base + path)
+        assert page.evaluate(UNLABELLED) == [], path
+        assert page.locator("h1").count() == 1, path
+    page.keyboard.press("Tab")  # the first Tab reaches the skip link
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
