@@ -7,7 +7,7 @@ evident adds comes only from the fixed phrasebook (compose/phrasebook.py), our g
 rendering never gains a medical claim that is not in the library.
 
 - Patient: the bottom line first with a plain lead-in; warning signs gathered into "When
-  to get care quickly"; statements with drug doses or surgical technique left out and
+  to seek care urgently"; statements with drug doses or surgical technique left out and
   replaced by a pointer to discuss them with a clinician (the pointer carries their
   citations; the article records them in `omitted`); medical words explained on first use.
 - Student: short definitions on first use, and a line under each step saying why it

@@ -46,7 +46,7 @@ GROUP_HEADINGS: dict[Audience, dict[str, str]] = {
 
 # The section made from statements with urgent-care cues, by audience.
 RED_FLAG_HEADING: dict[Audience, str] = {
-    Audience.PATIENT: "When to get care quickly",
+    Audience.PATIENT: "When to seek care urgently",
     Audience.NURSE: "When to escalate",
     Audience.STUDENT: "Red flags",
     Audience.PHYSICIAN: "Red flags",
