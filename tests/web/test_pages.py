@@ -120,6 +120,11 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_a_bad_token_is_refused(
     cookie = good.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     assert client.get("/review").status_code == 200
+    # Signed in, the form carries the session's CSRF token, so switching user works.
+    other = app.create_user("ed", Role.EDITOR, actor="test")[1]
+    form = client.get("/signin").text
+    again = client.post("/signin", data={"token": other, "csrf": csrf_of(form)})
+    assert again.status_code == 200 and "ed (editor)" in again.text
 
 
 def test_posts_from_another_site_or_without_the_csrf_token_are_refused(

@@ -232,9 +232,10 @@ def signin(
     app: AppDep,
     token: Annotated[str, Form(max_length=500)],
     next: Annotated[str, Form()] = "/",
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Check the token and keep it in an HttpOnly, SameSite=Strict cookie."""
-    session.check_post(request, "")
+    session.check_post(request, csrf)
     user = app.authenticate(token)
     if user is None:
         return page(
