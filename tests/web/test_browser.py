@@ -300,7 +300,7 @@ def test_screenshots(browser: Any, served: Served, tmp_path: Path) -> None:
     expect(tab.locator("[data-status]")).to_have_attribute("data-status", "under_review")
     tab.get_by_text("Edit s1.1").click()
     tab.locator("#st-s1\\.1").get_by_label("Delete this statement instead").check()
-    tab.locator("#nt-s1\\.1").fill("repeats the bottom line")
+    tab.locator("#nt-s1\\.1").fill("trimmed: detail not needed here")
     tab.locator("#st-s1\\.1").get_by_role("button", name="Save edit").click()
     expect(tab.locator(".diff")).to_be_visible()
     tab.get_by_text("Comment on b1").click()
@@ -308,7 +308,14 @@ def test_screenshots(browser: Any, served: Served, tmp_path: Path) -> None:
     tab.locator("#st-b1").get_by_role("button", name="Add comment").click()
     expect(tab.locator(".audit")).to_contain_text("Matches the guideline")
     tab.evaluate("window.scrollTo(0, 0)")
-    tab.screenshot(path=str(out / "review-board.png"))
+    # Tall enough to show the decision, the two revisions side by side and the audit trail.
+    bottom = tab.locator(".audit").bounding_box()
+    assert bottom is not None
+    tab.screenshot(
+        path=str(out / "review-board.png"),
+        clip={"x": 0, "y": 0, "width": 1280, "height": bottom["y"] + bottom["height"] + 24},
+        full_page=True,
+    )
     tab.goto(served.base + "/review")
     tab.screenshot(path=str(out / "review-queue.png"))
     context.close()
