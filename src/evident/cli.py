@@ -834,7 +834,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the REST API with uvicorn (OpenAPI schema at /openapi.json, docs at /docs)."""
+    """Serve the web app (/) and the REST API (/api/v1; OpenAPI at /openapi.json) with uvicorn."""
     import uvicorn
 
     settings = load_settings(library=state.library)

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-EVIDENT = Path(sys.executable).parent / "evident"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def evident(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [str(EVIDENT), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+from serving import evident, serving
 
 
 @pytest.fixture
@@ -38,31 +20,8 @@ def server(tmp_path: Path, sample_docs: Path) -> Iterator[tuple[str, str]]:
     env.pop("EVIDENT_USER", None)
     evident(env, "ingest", str(sample_docs))
     admin_token = evident(env, "users", "create", "--admin", "root").strip().splitlines()[-1]
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [str(EVIDENT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "evident serve did not start within 60 s"
-            time.sleep(0.2)
-        yield base, admin_token
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with serving(env, tmp_path / "serve.log") as base:
+        yield base + "/api/v1", admin_token
 
 
 def test_a_full_review_lifecycle_over_http(server: tuple[str, str]) -> None:

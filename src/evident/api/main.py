@@ -51,6 +51,9 @@ def _make_api() -> FastAPI:
         threads.router,
     ):
         api.include_router(router, prefix=PREFIX)
+    from evident.web import install_web  # the web pages share this app (no import cycle)
+
+    install_web(api)
     return api
 
 

@@ -458,3 +458,10 @@ class ArticleStore:
         if row is None:
             raise NotFound(f"no ingest job {job_id!r}; the id is returned by the upload")
         return _job(row)
+
+    def list_jobs(self, limit: int = 50) -> list[Job]:
+        """Return the most recent ingest jobs, newest first."""
+        rows = self.store.conn.execute(
+            "SELECT * FROM jobs ORDER BY created_at DESC, job_id LIMIT ?", (limit,)
+        ).fetchall()
+        return [_job(r) for r in rows]
