@@ -131,9 +131,21 @@ class App:
             methods=methods,
         )
 
-    def ask(self, question: str, audience: Audience = Audience.PHYSICIAN) -> Article:
-        """Answer a question with a cited, verified article (or an abstention)."""
+    def ask(
+        self,
+        question: str,
+        audience: Audience = Audience.PHYSICIAN,
+        on_event: Callable[[AskEvent], None] | None = None,
+    ) -> Article:
+        """Answer a question with a cited, verified article (or an abstention).
+
+        Args:
+            on_event: called with each stream event as it happens (the web app streams
+                verified statements to the reader while the article is written).
+        """
         for event in self.ask_stream(question, audience):
+            if on_event is not None:
+                on_event(event)
             if isinstance(event, ArticleReady):
                 return event.article
         raise AssertionError("ask_stream ended without an article")
@@ -224,19 +236,21 @@ class App:
         fresh: bool = False,
         save: bool = False,
         user: User | None = None,
+        on_event: Callable[[AskEvent], None] | None = None,
     ) -> Answer:
         """Answer a question: the published article that matches it, else a fresh article.
 
         Args:
             fresh: compose a new article even when a published one matches.
             save: save a fresh article as a draft by `user` (needs the author role).
+            on_event: passed to `ask` when a fresh article is composed.
         """
         self.check_can_save(save, user)
         if not fresh:
             published = self.published_answer(question, audience)
             if published is not None:
                 return published
-        article = self.ask(question, audience=audience)
+        article = self.ask(question, audience=audience, on_event=on_event)
         record = None
         if save and user is not None:
             record = self.editorial.save(article, user)
@@ -277,6 +291,7 @@ class App:
         audience: Audience = Audience.PHYSICIAN,
         user: User | None = None,
         save: bool = False,
+        on_event: Callable[[AskEvent], None] | None = None,
     ) -> Turn:
         """Ask a question in a conversation: start a thread (thread_id None) or continue one.
 
@@ -290,7 +305,7 @@ class App:
         previous = thread.turns[-1].resolved if thread is not None and thread.turns else None
         asked = validate_question(question)
         resolved = resolve(asked, previous, self.vocabulary)
-        answer = self.answer(resolved, audience, save=save, user=user)
+        answer = self.answer(resolved, audience, save=save, user=user, on_event=on_event)
         suggestions = self.suggest_follow_ups(answer.article)
         if thread is None:
             new_id = uuid.uuid4().hex[:12]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -83,6 +84,33 @@ def test_ask_a_question_and_see_a_cited_article(page: Any, served: Served) -> No
     assert not page.locator("header.site").is_visible()
     assert not page.locator("form.followup").is_visible()
     assert page.locator(".references").is_visible() and page.locator(".disclaimer").is_visible()
+
+
+def test_the_answer_appears_statement_by_statement_then_opens_the_article(
+    page: Any, served: Served
+) -> None:
+    page.goto(served.base + "/")
+    # Keep each statement the page shows while it streams (sessionStorage survives the
+    # navigation to the article).
+    page.evaluate(
+        """() => new MutationObserver((changes) => {
+          for (const change of changes) for (const node of change.addedNodes) {
+            if (node.nodeName === "LI" && node.parentElement?.classList.contains("live")) {
+              const seen = JSON.parse(sessionStorage.getItem("seen") || "[]");
+              sessionStorage.setItem("seen", JSON.stringify([...seen, node.textContent]));
+            }
+          }
+        }).observe(document.body, { childList: true, subtree: true })"""
+    )
+    page.get_by_label("Your question").fill(QUESTION)
+    with page.expect_response(lambda r: r.url.endswith("/ask/stream")) as streamed:
+        page.get_by_role("button", name="Ask").click()
+    assert streamed.value.status == 200
+    page.wait_for_url(re.compile(r"/articles/[0-9a-f]+"))
+    seen = json.loads(page.evaluate("() => sessionStorage.getItem('seen') || '[]'"))
+    assert len(seen) >= 2
+    text = page.locator("main").inner_text()
+    assert all(statement in text for statement in seen)
 
 
 def test_follow_a_citation_and_read_the_cited_passage(page: Any, served: Served) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from evident.api import create_api
 from evident.app import App
@@ -235,3 +237,45 @@ def test_an_upload_that_fails_shows_on_the_sources_page(site: tuple[App, TestCli
         "broken.pdf: not a readable PDF: Stream has ended unexpectedly; the file is damaged or "
         "truncated, download or export it again"
     )
+
+
+def _events(body: str) -> list[tuple[str, dict[str, object]]]:
+    out = []
+    for block in body.strip().split("\n\n"):
+        kind = re.search(r"^event: (.*)$", block, re.M)
+        data = re.search(r"^data: (.*)$", block, re.M)
+        assert kind and data, block
+        out.append((kind.group(1), json.loads(data.group(1))))
+    return out
+
+
+def test_the_ask_stream_sends_verified_statements_then_the_saved_article(
+    site: tuple[App, TestClient],
+) -> None:
+    _, client = site
+    with client.stream(
+        "POST", "/ask/stream", data={"question": "How is plantar heel pain treated?"}
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = _events(response.read().decode())
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "done" and kinds.count("statement") >= 2, kinds
+    url = str(events[-1][1]["url"])
+    page = client.get(url).text
+    # Every streamed statement is in the article the reader is sent to.
+    for kind, data in events:
+        if kind == "statement":
+            statement = data["statement"]
+            assert isinstance(statement, dict)
+            assert str(escape(statement["text"])) in page
+
+
+def test_the_ask_stream_ends_with_a_clear_error_for_an_empty_question(
+    site: tuple[App, TestClient],
+) -> None:
+    _, client = site
+    with client.stream("POST", "/ask/stream", data={"question": "   "}) as response:
+        events = _events(response.read().decode())
+    assert events[-1][0] == "error"
+    assert "question is empty" in str(events[-1][1]["message"])

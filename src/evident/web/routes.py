@@ -8,18 +8,24 @@ one service function, and render or redirect.
 from __future__ import annotations
 
 import json
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+from pydantic import BaseModel, Field
 
 from evident import __version__
 from evident.api.deps import AppDep
 from evident.api.errors import PayloadTooLarge, status_for
+from evident.api.routers.stream import encode, sse
 from evident.app import App
 from evident.compose.phrasebook import GROUP_HEADINGS
 from evident.compose.render import (
@@ -33,12 +39,14 @@ from evident.compose.render import (
     to_markdown,
 )
 from evident.errors import EvidentError, InvalidInput
-from evident.models import Audience, ReviewStatus
+from evident.models import ArticleReady, AskEvent, Audience, ReviewStatus
 from evident.review.records import ANONYMOUS, Role, User
+from evident.review.threads import Turn
 from evident.review.workflow import TRANSITIONS, StatementEdit, numbered_statements
 from evident.web import session
 from evident.web.views import AUDIENCES, REVIEWED, STEPS, marks, side_by_side, step_index
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 _TEMPLATES = str(resources.files("evident.web").joinpath("templates"))
@@ -89,28 +97,87 @@ def ask_page(request: Request, app: AppDep) -> HTMLResponse:
     )
 
 
-@router.post("/ask")
-def ask(
-    request: Request,
-    app: AppDep,
-    question: Annotated[str, Form(max_length=2000)],
-    audience: Annotated[Audience, Form()] = Audience.PHYSICIAN,
-    thread: Annotated[str, Form(max_length=64)] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> RedirectResponse:
-    """Answer a question, or a follow-up in a thread, and redirect to the article's stable
-    URL (a fresh answer is saved as a draft; a published match is reused)."""
-    session.check_post(request, csrf)
-    user = session.require_reader(request, app)
-    author = session.author_for(app, user)
-    if thread:
-        app.thread(thread, viewer=author)  # only the thread's owner may continue it
-    turn = app.ask_in_thread(
-        question, thread_id=thread or None, audience=audience, user=author, save=True
+class AskForm(BaseModel):
+    """The question box and the follow-up box (POST /ask and /ask/stream)."""
+
+    question: str = Field(max_length=2000)
+    audience: Audience = Audience.PHYSICIAN
+    thread: str = Field("", max_length=64)
+    csrf: str = ""
+
+
+def _asker(request: Request, app: App, form: AskForm) -> User:
+    """Who answers are saved for; only a thread's owner may continue it."""
+    session.check_post(request, form.csrf)
+    author = session.author_for(app, session.require_reader(request, app))
+    if form.thread:
+        app.thread(form.thread, viewer=author)
+    return author
+
+
+def _answer(
+    app: App, form: AskForm, author: User, on_event: Callable[[AskEvent], None] | None = None
+) -> Turn:
+    """Answer in the form's thread (a new one when it has none), saved as a draft."""
+    return app.ask_in_thread(
+        form.question,
+        thread_id=form.thread or None,
+        audience=form.audience,
+        user=author,
+        save=True,
+        on_event=on_event,
     )
+
+
+def _article_url(turn: Turn) -> str:
     record = turn.answer.record
     assert record is not None, "a saved or published answer always has a record"
-    return see_other(f"/articles/{record.article_id}?thread={turn.thread_id}&turn={turn.index}")
+    return f"/articles/{record.article_id}?thread={turn.thread_id}&turn={turn.index}"
+
+
+@router.post("/ask")
+def ask(request: Request, app: AppDep, form: Annotated[AskForm, Form()]) -> RedirectResponse:
+    """Answer a question, or a follow-up in a thread, and redirect to the article's stable
+    URL (a fresh answer is saved as a draft; a published match is reused)."""
+    return see_other(_article_url(_answer(app, form, _asker(request, app, form))))
+
+
+@router.post("/ask/stream")
+def ask_stream(
+    request: Request, app: AppDep, form: Annotated[AskForm, Form()]
+) -> StreamingResponse:
+    """POST /ask as server-sent events: each statement once it has passed verification
+    (`statement`, `dropped`, `fallback`, as in the API's /ask/stream), then `done` with the
+    article's address, or `error`. The ask page's script shows them and follows `done`."""
+    author = _asker(request, app, form)
+    events: queue.Queue[str | None] = queue.Queue()
+
+    def forward(event: AskEvent) -> None:
+        if not isinstance(event, ArticleReady):  # the article itself is saved, not sent
+            events.put(sse(*encode(event)))
+
+    def work() -> None:
+        try:
+            turn = _answer(app, form, author, forward)
+            events.put(sse("done", {"url": _article_url(turn), "resolved": turn.resolved}))
+        except EvidentError as exc:
+            events.put(sse("error", {"message": str(exc), "status": status_for(exc)}))
+        except Exception:  # the stream has begun: end it with a message, log the cause
+            log.exception("web ask failed")
+            events.put(sse("error", {"message": "evident could not answer; see the server log"}))
+        finally:
+            events.put(None)
+
+    # The answer is composed in its own thread so statements reach the reader as they pass.
+    threading.Thread(target=work, name="evident-web-ask", daemon=True).start()
+
+    def stream() -> Iterator[str]:
+        while (item := events.get()) is not None:
+            yield item
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
 
 
 # -- articles ------------------------------------------------------------------------------

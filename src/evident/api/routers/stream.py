@@ -44,11 +44,11 @@ A published article that matches the question is sent as one `article` event unl
 """
 
 
-def _sse(event: str, data: dict[str, Any]) -> str:
+def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _encode(event: AskEvent) -> tuple[str, dict[str, Any]]:
+def encode(event: AskEvent) -> tuple[str, dict[str, Any]]:
     if isinstance(event, StatementShown):
         return "statement", {
             "part": event.part,
@@ -83,7 +83,7 @@ def ask_stream(body: AskRequest, app: AppDep, user: UserDep) -> StreamingRespons
                 "info": info.model_dump(mode="json") if info else None,
                 "article": to_json(published.article),
             }
-            return StreamingResponse(iter([_sse("article", data)]), media_type="text/event-stream")
+            return StreamingResponse(iter([sse("article", data)]), media_type="text/event-stream")
     events = app.ask_stream(body.question, body.audience)
     # The first event is computed now, so bad input is a normal error response.
     first = next(events)
@@ -99,14 +99,14 @@ def ask_stream(body: AskRequest, app: AppDep, user: UserDep) -> StreamingRespons
                         "info": ArticleInfo.of(record).model_dump(mode="json") if record else None,
                         "article": to_json(event.article),
                     }
-                    yield _sse("article", data)
+                    yield sse("article", data)
                 else:
-                    yield _sse(*_encode(event))
+                    yield sse(*encode(event))
         except EvidentError as exc:
-            yield _sse("error", {"ok": False, "error": str(exc), "status": status_for(exc)})
+            yield sse("error", {"ok": False, "error": str(exc), "status": status_for(exc)})
         except Exception:  # the stream has started: report instead of cutting it off
             log.exception("ask stream failed")
-            yield _sse(
+            yield sse(
                 "error", {"ok": False, "error": "internal error; see the server log", "status": 500}
             )
 

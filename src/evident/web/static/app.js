@@ -10,6 +10,57 @@ document.addEventListener("DOMContentLoaded", () => {
       form.setAttribute("aria-busy", "true");
     });
   }
+  // Forms with data-stream show each statement as soon as it has passed verification
+  // (server-sent events from POST /ask/stream), then open the saved article. Without
+  // fetch streaming, or if the stream cannot start, the form posts as usual.
+  for (const form of document.querySelectorAll("form[data-stream]")) {
+    form.addEventListener("submit", async (e) => {
+      if (!window.ReadableStream || !window.TextDecoder) return;
+      e.preventDefault();
+      const note = form.querySelector(".progress");
+      const live = form.querySelector(".live") ||
+        form.appendChild(Object.assign(document.createElement("ol"), { className: "live" }));
+      live.setAttribute("aria-live", "polite");
+      live.replaceChildren();
+      const fail = (message) => {
+        if (note) note.textContent = message;
+        for (const b of form.querySelectorAll("button")) b.disabled = false;
+        form.removeAttribute("aria-busy");
+      };
+      let response;
+      try {
+        response = await fetch(form.dataset.stream, { method: "POST", body: new FormData(form) });
+      } catch {
+        return form.submit();
+      }
+      if (!response.ok || !response.body) return form.submit();
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const kind = /^event: (.*)$/m.exec(block)?.[1];
+          const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] || "{}");
+          if (kind === "statement") {
+            live.append(Object.assign(document.createElement("li"), { textContent: data.statement.text }));
+          } else if (kind === "fallback") {
+            live.replaceChildren();
+          } else if (kind === "done") {
+            return location.assign(data.url);
+          } else if (kind === "error") {
+            return fail(data.message);
+          }
+        }
+      }
+      fail("The answer stopped before it was finished; please try again.");
+    });
+  }
   // The audience choice re-renders the article as soon as it changes.
   for (const form of document.querySelectorAll("form[data-autosubmit]")) {
     form.addEventListener("change", () => form.requestSubmit());
