@@ -278,4 +278,4 @@ def test_the_ask_stream_ends_with_a_clear_error_for_an_empty_question(
     with client.stream("POST", "/ask/stream", data={"question": "   "}) as response:
         events = _events(response.read().decode())
     assert events[-1][0] == "error"
-    assert "question is empty" in str(events[-1][1]["message"])
+    assert "question is empty" in str(events[-1][1]["error"])

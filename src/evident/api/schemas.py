@@ -7,9 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evident.compose.render import STATUS_LABEL
+from evident.compose.render import STATUS_LABEL, to_json
 from evident.models import Audience, Hit, ReviewStatus
-from evident.review.records import ArticleRecord, Job, ReviewEvent, Revision, Role, User
+from evident.review.records import (
+    Answer,
+    ArticleRecord,
+    Job,
+    ReviewEvent,
+    Revision,
+    Role,
+    User,
+)
 from evident.review.workflow import CitationSpec, StatementEdit
 
 
@@ -98,6 +106,15 @@ class AnswerPublic(Schema):
     similarity: float | None = Field(description="Question match, for published answers.")
     info: ArticleInfo | None = Field(description="The saved article, if any.")
     article: dict[str, Any] = Field(description="The article (schema evident.article/1).")
+
+    @classmethod
+    def of(cls, answer: Answer) -> AnswerPublic:
+        return cls(
+            source=answer.source,
+            similarity=answer.similarity,
+            info=ArticleInfo.of(answer.record) if answer.record is not None else None,
+            article=to_json(answer.article),
+        )
 
 
 class HitPublic(Schema):

@@ -8,7 +8,6 @@ one service function, and render or redirect.
 from __future__ import annotations
 
 import json
-import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ from pydantic import BaseModel, Field
 from evident import __version__
 from evident.api.deps import AppDep
 from evident.api.errors import PayloadTooLarge, status_for
-from evident.api.routers.stream import encode, sse
+from evident.api.routers.stream import encode, error_event, sse
 from evident.app import App
 from evident.compose.phrasebook import GROUP_HEADINGS
 from evident.compose.render import (
@@ -46,7 +45,6 @@ from evident.review.workflow import TRANSITIONS, StatementEdit, numbered_stateme
 from evident.web import session
 from evident.web.views import AUDIENCES, REVIEWED, STEPS, marks, side_by_side, step_index
 
-log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 _TEMPLATES = str(resources.files("evident.web").joinpath("templates"))
@@ -160,11 +158,8 @@ def ask_stream(
         try:
             turn = _answer(app, form, author, forward)
             events.put(sse("done", {"url": _article_url(turn), "resolved": turn.resolved}))
-        except EvidentError as exc:
-            events.put(sse("error", {"message": str(exc), "status": status_for(exc)}))
-        except Exception:  # the stream has begun: end it with a message, log the cause
-            log.exception("web ask failed")
-            events.put(sse("error", {"message": "evident could not answer; see the server log"}))
+        except Exception as exc:  # the stream has begun: end it with a message, log the cause
+            events.put(error_event(exc))
         finally:
             events.put(None)
 

@@ -13,8 +13,8 @@ from fastapi.responses import StreamingResponse
 
 from evident.api.deps import AppDep, UserDep
 from evident.api.errors import status_for
-from evident.api.schemas import ERRORS, ArticleInfo, AskRequest
-from evident.compose.render import statement_json, to_json
+from evident.api.schemas import ERRORS, AnswerPublic, AskRequest
+from evident.compose.render import statement_json
 from evident.errors import EvidentError
 from evident.models import (
     ArticleReady,
@@ -23,6 +23,7 @@ from evident.models import (
     StatementDropped,
     StatementShown,
 )
+from evident.review.records import Answer
 
 log = logging.getLogger(__name__)
 router = APIRouter(responses=ERRORS)
@@ -46,6 +47,14 @@ A published article that matches the question is sent as one `article` event unl
 
 def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def error_event(exc: Exception) -> str:
+    """The `error` event that ends a stream which failed after it began (one error shape)."""
+    if isinstance(exc, EvidentError):
+        return sse("error", {"ok": False, "error": str(exc), "status": status_for(exc)})
+    log.exception("ask stream failed", exc_info=exc)
+    return sse("error", {"ok": False, "error": "internal error; see the server log", "status": 500})
 
 
 def encode(event: AskEvent) -> tuple[str, dict[str, Any]]:
@@ -76,13 +85,7 @@ def ask_stream(body: AskRequest, app: AppDep, user: UserDep) -> StreamingRespons
     if not body.fresh:
         published = app.published_answer(body.question, body.audience)
         if published is not None:
-            info = ArticleInfo.of(published.record) if published.record else None
-            data = {
-                "source": "published",
-                "similarity": published.similarity,
-                "info": info.model_dump(mode="json") if info else None,
-                "article": to_json(published.article),
-            }
+            data = AnswerPublic.of(published).model_dump(mode="json")
             return StreamingResponse(iter([sse("article", data)]), media_type="text/event-stream")
     events = app.ask_stream(body.question, body.audience)
     # The first event is computed now, so bad input is a normal error response.
@@ -93,22 +96,12 @@ def ask_stream(body: AskRequest, app: AppDep, user: UserDep) -> StreamingRespons
             for event in chain([first], events):
                 if isinstance(event, ArticleReady):
                     record = app.editorial.save(event.article, user) if body.save else None
-                    data = {
-                        "source": "fresh",
-                        "similarity": None,
-                        "info": ArticleInfo.of(record).model_dump(mode="json") if record else None,
-                        "article": to_json(event.article),
-                    }
-                    yield sse("article", data)
+                    answer = Answer(event.article, "fresh", record)
+                    yield sse("article", AnswerPublic.of(answer).model_dump(mode="json"))
                 else:
                     yield sse(*encode(event))
-        except EvidentError as exc:
-            yield sse("error", {"ok": False, "error": str(exc), "status": status_for(exc)})
-        except Exception:  # the stream has started: report instead of cutting it off
-            log.exception("ask stream failed")
-            yield sse(
-                "error", {"ok": False, "error": "internal error; see the server log", "status": 500}
-            )
+        except Exception as exc:  # the stream has started: report instead of cutting it off
+            yield error_event(exc)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body_events(), media_type="text/event-stream", headers=headers)

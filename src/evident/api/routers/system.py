@@ -11,13 +11,11 @@ from evident.api.deps import AppDep, UserDep
 from evident.api.schemas import (
     ERRORS,
     AnswerPublic,
-    ArticleInfo,
     AskRequest,
     Health,
     HitPublic,
     SearchPublic,
 )
-from evident.compose.render import to_json
 from evident.models import ReviewStatus
 
 router = APIRouter(responses=ERRORS)
@@ -41,12 +39,7 @@ def health(app: AppDep) -> Health:
 def ask(body: AskRequest, app: AppDep, user: UserDep) -> AnswerPublic:
     """Answer a question: the matching published article, else a freshly composed one."""
     answer = app.answer(body.question, body.audience, fresh=body.fresh, save=body.save, user=user)
-    return AnswerPublic(
-        source=answer.source,
-        similarity=answer.similarity,
-        info=ArticleInfo.of(answer.record) if answer.record is not None else None,
-        article=to_json(answer.article),
-    )
+    return AnswerPublic.of(answer)
 
 
 @router.get("/search", tags=["ask"])

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from evident.api.deps import AppDep, UserDep
-from evident.api.schemas import ERRORS, ArticleInfo, Schema
-from evident.compose.render import to_json
+from evident.api.schemas import ERRORS, AnswerPublic, ArticleInfo, Schema
 from evident.models import Audience
 from evident.review.records import ANONYMOUS
 from evident.review.threads import Thread, Turn
@@ -50,16 +49,12 @@ class TurnPublic(Schema):
 
     @classmethod
     def of(cls, turn: Turn) -> TurnPublic:
-        answer = turn.answer
         return cls(
             thread_id=turn.thread_id,
             index=turn.index,
             asked=turn.asked,
             resolved=turn.resolved,
-            source=answer.source,
-            similarity=answer.similarity,
-            info=ArticleInfo.of(answer.record) if answer.record is not None else None,
-            article=to_json(answer.article),
+            **dict(AnswerPublic.of(turn.answer)),
             suggestions=list(turn.suggestions),
         )
 

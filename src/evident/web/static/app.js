@@ -54,7 +54,7 @@ document.addEventListener("DOMContentLoaded", () => {
           } else if (kind === "done") {
             return location.assign(data.url);
           } else if (kind === "error") {
-            return fail(data.message);
+            return fail(data.error);
           }
         }
       }
