@@ -198,9 +198,10 @@ def markdown(results: dict[str, Any]) -> str:
             else []
         ),
         "",
-        "On the staged library most BioASQ questions abstain (see docs/evaluation.md: question "
-        "analysis does not yet recognise conditions outside its vocabulary), and an abstention "
-        "returns early; the answered-only row is the fair latency figure.",
+        "An abstention returns early, so the answered-only row is the fair latency figure. "
+        "Latency is `App.ask` (retrieval, composition, verification, reader adaptation); "
+        "`evident ask` and the web app also check up to three follow-up suggestions by "
+        "asking them, which adds about a second.",
         "",
         "| citation measure (BioASQ summary, staged library) | value |",
         "|---|---|",
