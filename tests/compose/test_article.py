@@ -194,3 +194,26 @@ def test_a_subject_outside_the_vocabulary_is_answered_not_abstained(
     article = bm25_app.ask("What is the mechanism of action of Toripalimab?")
     assert not article.abstained
     assert any("PD-1" in s.text for s in article.bottom_line)
+
+
+# One person's story is true of that person, not an answer for the next patient.
+ONE_PERSON = re.compile(
+    r"^(the|a|an) (\d+-year-old )?(woman|man|girl|boy|patient|child)\b|\d+-year-old", re.I
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How is calcific tendinitis near the first metatarsal head treated?",
+        "What is the treatment for soft tissue calcifications near the metatarsal head?",
+    ],
+)
+def test_a_case_report_about_one_person_is_not_quoted_as_a_statement(
+    demo_app: App, question: str
+) -> None:
+    article = demo_app.ask(question)
+
+    assert not article.abstained
+    quoted = [s.text for s in article.statements()]
+    assert not [t for t in quoted if ONE_PERSON.search(t)]

@@ -45,7 +45,10 @@ _META = re.compile(
     r"described|included|searched)\b|\bthis (summary|chapter|document)\b|"
     r"should not be applied as if|\bneeds evidence about\b|^a clinical question about\b|"
     # Bound to one case or study: not true on its own when quoted in an answer.
-    r"\b(in|of) (this|the) (case|trial|study|review|series|cohort)\b|\bthis (case|patient)\b",
+    r"\b(in|of) (this|the) (case|trial|study|review|series|cohort)\b|\bthis (case|patient)\b|"
+    # One person's story ("The woman with ... recovered", "A 54-year-old man ...").
+    r"^(the|a|an|our) ((first|second|third|other) )?(\d+-year-old )?"
+    r"(woman|man|girl|boy|patient|child|infant)\b|\b\d+-year-old\b",
     re.I,
 )
 # Body regions. A sentence that names only regions other than the question's is weaker
