@@ -13,9 +13,10 @@ import hashlib
 import json
 import os
 import resource
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from evident import __version__
 from evident.app import App, build_app
 from evident.config import IndexSettings, Settings
 from evident.errors import IndexMismatch
+from evident.ingest.chunk import CHUNKER_VERSION
 
 # MedQuAD removed the MedlinePlus answers (ADAM, drugs, herbs) for copyright: those files
 # hold questions only, so they are left out rather than ingested as 5,777 failures.
@@ -61,6 +63,7 @@ def cache_key(files: list[Path], settings: Settings) -> tuple[str, dict[str, Any
     inputs = {
         "package_version": __version__,
         "embedder": settings.index.embedder,
+        "chunker": CHUNKER_VERSION,
         "passage_chars": settings.ingest.passage_chars,
         "passage_max_chars": settings.ingest.passage_max_chars,
         "files": [[str(p.relative_to(root)), p.stat().st_size] for p in files],
@@ -151,6 +154,9 @@ def _build(
     embedder = app.embedder
     if embed and embedder is not None:
         missing = len(app.store.missing_embeddings(embedder.name))
+        if missing and "reused" not in record.get("embed", {}):
+            _reuse_vectors(app, record, record_path, embedder.name, log)
+            missing = len(app.store.missing_embeddings(embedder.name))
         if missing:
             _embed(app, record, record_path, missing, log)
 
@@ -184,6 +190,39 @@ def _build_lock(directory: Path, log: Log) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _reuse_vectors(
+    app: App, record: dict[str, Any], record_path: Path, model: str, log: Log
+) -> None:
+    """Copy vectors of unchanged passages from earlier cached builds with the same embedder.
+
+    A chunk id hashes its document, offset and text, so an equal id is an equal passage
+    and its vector is the one embedding would give. After a chunker change this turns a
+    70-minute re-embed into minutes; build.json says how many vectors were copied.
+    """
+    reused: dict[str, Any] = {"passages": 0, "from": []}
+    target = app.settings.library / "library.sqlite"
+    for other in sorted(cache_root().glob(f"{__version__}-*/library.sqlite")):
+        if other == target:
+            continue
+        with closing(sqlite3.connect(target)) as db:
+            db.execute("ATTACH DATABASE ? AS other", (str(other),))
+            copied = db.execute(
+                "INSERT OR IGNORE INTO embeddings (chunk_id, model, vector) "
+                "SELECT e.chunk_id, e.model, e.vector FROM other.embeddings e "
+                "JOIN chunks c ON c.chunk_id = e.chunk_id WHERE e.model = ?",
+                (model,),
+            ).rowcount
+            db.commit()
+            db.execute("DETACH DATABASE other")
+        if copied > 0:
+            reused["passages"] += copied
+            reused["from"].append(other.parent.name)
+    record.setdefault("embed", {"seconds": 0.0, "passages": 0, "sessions": []})["reused"] = reused
+    _save_record(record_path, record)
+    if reused["passages"]:
+        log(f"bench: copied {reused['passages']} vectors of unchanged passages from earlier builds")
 
 
 def _embed(app: App, record: dict[str, Any], record_path: Path, missing: int, log: Log) -> None:

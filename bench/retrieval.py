@@ -177,6 +177,7 @@ def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
     passages = index.manifest.passages
     sizes = disk_size(library.directory)
     ingest, embed = build.get("ingest", {}), build.get("embed", {})
+    reused = int(embed.get("reused", {}).get("passages", 0))
     cold = ingest.get("seconds", 0.0) + embed.get("seconds", 0.0) + build.get("index_seconds", 0.0)
     hybrid_all = datasets["bioasq-all"]["hybrid"]
     return {
@@ -215,7 +216,9 @@ def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
         "datasets": datasets,
         "latency_ms": hybrid_all["latency_ms"],
         "build": {
-            "cold_build_seconds": round(cold, 1),
+            # Vectors copied from an earlier build were not embedded now: no cold figure.
+            "cold_build_seconds": None if reused else round(cold, 1),
+            "embed_reused_passages": reused,
             "ingest_seconds": round(ingest.get("seconds", 0.0), 1),
             "embed_seconds": round(embed.get("seconds", 0.0), 1),
             "index_seconds": round(build.get("index_seconds", 0.0), 1),
@@ -287,6 +290,8 @@ def markdown(results: dict[str, Any]) -> str:
         "Settings were tuned on BioASQ 7B–9B only; **10B–11B is held out** and is the "
         "honest estimate.",
         "",
+        _target_line(data),
+        "",
         "| Questions | n | Method | nDCG@10 | Recall@10 | MRR |",
         "|---|---:|---|---:|---:|---:|",
     ]
@@ -332,11 +337,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"| Query latency, dense (p50 / p95) | {lat['dense']['p50']:.0f} / "
         f"{lat['dense']['p95']:.0f} ms |",
         f"| Ingest: parse, chunk, store | {_fmt(build['parse_passages_per_second'])} passages/s |",
-        f"| Ingest: embed (MiniLM, numpy) | {_fmt(build['embed_passages_per_second'])} "
-        "passages/s |",
-        f"| Cold build of this library | {build['cold_build_seconds'] / 60:.0f} min "
-        f"(ingest {build['ingest_seconds']:.0f} s, embed {build['embed_seconds'] / 60:.0f} min, "
-        f"index {build['index_seconds']:.0f} s) |",
+        "| Ingest: embed (MiniLM, numpy) | "
+        + (
+            f"{build['embed_passages_per_second']:,.1f} passages/s |"
+            if build["embed_passages_per_second"]
+            else "not measured: nothing was embedded in this run |"
+        ),
+        _cold_build_row(build),
         f"| Peak memory (RSS): benchmark run | {res['peak_rss_mb']:.0f} MB |",
         f"| SQLite file per 1,000 passages | {res['sqlite_mb_per_1000_passages']:.2f} MB |",
         f"| Index folder per 1,000 passages | {res['index_mb_per_1000_passages']:.2f} MB |",
@@ -358,6 +365,38 @@ def markdown(results: dict[str, Any]) -> str:
         f"vocabularies: {', '.join(Path(p).name for p in s['vocab_paths']) or 'built-in list'}.",
     ]
     return "\n".join(lines)
+
+
+# The target, on all BioASQ questions; shown to four places, because the table's
+# three would round 0.8495 up to a pass.
+TARGET_NDCG = 0.85
+
+
+def _target_line(data: dict[str, Any]) -> str:
+    everything = data["bioasq-all"]
+    hybrid = everything["hybrid"]["ndcg@10"]
+    best_single = max(everything["bm25"]["ndcg@10"], everything["dense"]["ndcg@10"])
+    met = hybrid >= TARGET_NDCG and hybrid >= best_single
+    return (
+        f"Target: hybrid nDCG@10 ≥ {TARGET_NDCG} on all questions and no worse than either "
+        f"retriever alone. Measured: **{hybrid:.4f}** (best single retriever "
+        f"{best_single:.4f}): **{'met' if met else 'not met'}**."
+    )
+
+
+def _cold_build_row(build: dict[str, Any]) -> str:
+    if build["cold_build_seconds"] is None:
+        return (
+            "| Cold build of this library | not measured in this run: the vectors of "
+            f"{build['embed_reused_passages']:,} unchanged passages were copied from an earlier "
+            f"build (ingest {build['ingest_seconds']:.0f} s, "
+            f"index {build['index_seconds']:.0f} s) |"
+        )
+    return (
+        f"| Cold build of this library | {build['cold_build_seconds'] / 60:.0f} min "
+        f"(ingest {build['ingest_seconds']:.0f} s, embed {build['embed_seconds'] / 60:.0f} min, "
+        f"index {build['index_seconds']:.0f} s) |"
+    )
 
 
 def _fmt(value: float | None) -> str:

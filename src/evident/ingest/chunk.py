@@ -10,6 +10,10 @@ import pysbd
 from evident.ingest.normalise import content_id
 from evident.models import Chunk, ParsedDocument, SourceSection
 
+# Bumped whenever passage boundaries change, so cached libraries built with the old
+# boundaries (the benchmark's) are rebuilt rather than silently reused.
+CHUNKER_VERSION = 1
+
 # pysbd knows general English abbreviations; these clinical ones also end in a full stop
 # without ending the sentence.
 _CLINICAL_ABBREVIATIONS = {
