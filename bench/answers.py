@@ -200,8 +200,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "An abstention returns early, so the answered-only row is the fair latency figure. "
         "Latency is `App.ask` (retrieval, composition, verification, reader adaptation); "
-        "`evident ask` and the web app also check up to three follow-up suggestions by "
-        "asking them, which adds about a second.",
+        "`evident ask` and the web app also check up to six candidate follow-ups against "
+        "the composer's evidence gate (retrieval only, no article written), about 0.1 s on "
+        "the demo library.",
         "",
         "| citation measure (BioASQ summary, staged library) | value |",
         "|---|---|",

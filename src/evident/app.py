@@ -12,12 +12,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from evident.compose.article import compose_article, evidence, on_condition
+from evident.compose.article import answerable, compose_article, evidence, on_condition
 from evident.compose.audience import adapt
 from evident.compose.followup import candidate_follow_ups, resolve
 from evident.compose.guard import screen, screen_note
 from evident.compose.llm import LlmComposer, events_for
-from evident.compose.question import analyse, validate_question
+from evident.compose.question import QuestionFrame, analyse, validate_question
 from evident.config import Settings
 from evident.errors import InvalidInput, NotFound, PermissionDenied
 from evident.index.build import SearchIndex, build_index, embed_missing, load_index
@@ -34,7 +34,7 @@ from evident.models import (
     IngestReport,
     IngestStatus,
 )
-from evident.protocols import Embedder, Generator
+from evident.protocols import Embedder, FloatMatrix, Generator
 from evident.registry import EMBEDDERS, GENERATORS, backend
 from evident.review.records import Answer, ArticleRecord, Job, JobStatus, Role, User
 from evident.review.threads import Thread, Turn
@@ -46,6 +46,17 @@ from evident.store.threads import ThreadStore
 from evident.verify.support import verify_article
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The screened passages for a question, with the question's vector and each
+    passage's cosine to it (None without dense vectors)."""
+
+    hits: list[Hit]
+    flagged: list[Hit]
+    query_vector: FloatMatrix | None
+    relevance: dict[str, float] | None
 
 
 @dataclass
@@ -159,29 +170,13 @@ class App:
         or when its draft fails, the extractive composer does.
         """
         frame = analyse(question, self.vocabulary)
-        index = self.index()
-        query_vector = None
-        if self.embedder is not None and index.dense is not None:
-            query_vector = self.embedder.embed([frame.question])[0]
-        hits = retrieve(
-            self.store,
-            index,
-            self.embedder,
-            frame.question,
-            self.settings.index,
-            k=self.settings.compose.passages,
-            vocabulary=self.vocabulary,
-            query_vector=query_vector,
+        found = self._gather(frame)
+        hits, flagged, query_vector, relevance = (
+            found.hits,
+            found.flagged,
+            found.query_vector,
+            found.relevance,
         )
-        # Passages that address a language model are never evidence (compose.guard).
-        hits, flagged = screen(hits)
-        relevance = None
-        if query_vector is not None and index.dense is not None:
-            relevance = {}
-            for h in hits:
-                row = index.row_of(h.chunk.chunk_id)
-                if row is not None:
-                    relevance[h.chunk.chunk_id] = float(index.dense.vectors[row] @ query_vector)
         article = compose_article(
             frame,
             hits,
@@ -214,6 +209,33 @@ class App:
                 # The model wrote for the reader; the reader's layout and glossary still apply.
                 event = ArticleReady(adapt(event.article, audience, self.vocabulary))
             yield event
+
+    def _gather(self, frame: QuestionFrame) -> Gathered:
+        """Retrieve and screen the passages an article about this question would use."""
+        index = self.index()
+        query_vector = None
+        if self.embedder is not None and index.dense is not None:
+            query_vector = self.embedder.embed([frame.question])[0]
+        hits = retrieve(
+            self.store,
+            index,
+            self.embedder,
+            frame.question,
+            self.settings.index,
+            k=self.settings.compose.passages,
+            vocabulary=self.vocabulary,
+            query_vector=query_vector,
+        )
+        # Passages that address a language model are never evidence (compose.guard).
+        hits, flagged = screen(hits)
+        relevance = None
+        if query_vector is not None and index.dense is not None:
+            relevance = {}
+            for h in hits:
+                row = index.row_of(h.chunk.chunk_id)
+                if row is not None:
+                    relevance[h.chunk.chunk_id] = float(index.dense.vectors[row] @ query_vector)
+        return Gathered(hits, flagged, query_vector, relevance)
 
     # -- editorial review ------------------------------------------------------------------
     @cached_property
@@ -364,7 +386,11 @@ class App:
         for candidate in candidate_follow_ups(frame, unused)[: k + 3]:
             if len(out) == k:
                 break
-            if not self.ask(candidate).abstained:
+            # The composer's own abstention gate on the candidate's evidence: the same
+            # answer as asking it, without writing (or having a model write) the article.
+            asked = analyse(candidate, self.vocabulary)
+            found = self._gather(asked)
+            if answerable(asked, found.hits, self.settings.compose, found.relevance):
                 out.append(candidate)
         return tuple(out)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from evident.app import App
 from evident.compose.followup import resolve
 from evident.compose.question import analyse
-from evident.errors import NotFound, PermissionDenied
+from evident.errors import GeneratorFailed, NotFound, PermissionDenied
 from evident.index.vocab import load_vocabulary
 from evident.models import Audience, ReviewStatus
 from evident.review.records import Role
@@ -162,3 +166,32 @@ def test_each_saved_turn_is_an_article_that_goes_through_review(demo_app: App) -
         demo_app.thread(first.thread_id, viewer=reader)
     with pytest.raises(PermissionDenied):
         demo_app.ask_in_thread(SEED_000, user=reader, save=True)
+
+
+class _CountingModel:
+    """A model endpoint that only counts how often it is asked to write."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def stream(self, messages: Sequence[dict[str, str]], schema: dict[str, Any]) -> Iterator[str]:
+        self.calls += 1
+        raise GeneratorFailed("this test's model does not write")
+
+
+def test_suggestions_are_checked_against_the_evidence_without_asking_the_model(
+    demo_app: App,
+) -> None:
+    article = demo_app.ask(SEED_000)
+    model = _CountingModel()
+    with_model = replace(demo_app, generator=model)
+
+    suggestions = with_model.suggest_follow_ups(article)
+
+    # The same suggestions as without a model, and not one model call to find them: a
+    # model writing each candidate would add minutes to every ask.
+    assert suggestions == demo_app.suggest_follow_ups(article)
+    assert len(suggestions) >= 1
+    assert model.calls == 0

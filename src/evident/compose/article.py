@@ -220,6 +220,23 @@ def on_condition(hit: Hit, terms: Sequence[Term]) -> bool:
     )
 
 
+def _enough(
+    usable: Sequence[Hit], candidates: Sequence[Candidate], settings: ComposeSettings
+) -> bool:
+    return bool(usable) and len(candidates) >= settings.min_passages
+
+
+def answerable(
+    frame: QuestionFrame,
+    hits: Sequence[Hit],
+    settings: ComposeSettings,
+    relevance: dict[str, float] | None = None,
+) -> bool:
+    """Whether compose_article would answer rather than abstain, without writing it."""
+    usable, _ = evidence(frame, hits, settings, relevance)
+    return _enough(usable, _candidates(usable, frame.condition_terms()), settings)
+
+
 def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
     """Sentences that can be quoted as statements about the condition.
 
@@ -382,7 +399,7 @@ def compose_article(
     usable, notes = evidence(frame, hits, settings, relevance)
     generated_at = datetime.now(UTC)
     candidates = _candidates(usable, terms)
-    if len({h.document_id for h in usable}) < 1 or len(candidates) < settings.min_passages:
+    if not _enough(usable, candidates, settings):
         return _abstain(frame, library_version, generated_at, searched, notes, len(usable))
 
     _score(candidates, frame, usable, embedder, question_vector, relevance, sentence_cache)
