@@ -371,7 +371,8 @@ class App:
 
     def suggest_follow_ups(self, article: Article, k: int = 3) -> tuple[str, ...]:
         """Up to k follow-up questions the library can answer, from evidence the article
-        did not use. Each is asked before it is offered, so none leads to an abstention."""
+        did not use. Each passes the composer's evidence gate before it is offered, so none
+        leads to an abstention."""
         if article.abstained or k <= 0:
             return ()
         frame = analyse(article.question, self.vocabulary)
