@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,21 @@ def test_every_article_carries_review_status_date_version_and_disclaimer(demo_ap
     assert article.library_version in md
     assert article.generated_at.strftime("%Y-%m-%d") in md
     assert render.DISCLAIMER in md
+
+
+def test_a_model_written_article_does_not_claim_to_be_quotations(demo_app: App) -> None:
+    written = replace(demo_app.ask(SEED_QUESTIONS["003"]), composer="llm")
+
+    outputs = [
+        render.to_markdown(written),
+        render.to_html(written),
+        render.to_terminal(written),
+        render.to_json(written)["disclaimer"],
+    ]
+
+    for text in outputs:
+        assert "assembles quotations" not in text
+        assert "A language model wrote these statements" in " ".join(text.split())
 
 
 def test_markdown_numbers_citations_by_first_use_and_groups_references(demo_app: App) -> None:

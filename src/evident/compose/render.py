@@ -31,6 +31,20 @@ DISCLAIMER = (
     "qualified clinician's judgement, never a replacement for it, and check each statement "
     "against its source and your local guidance before acting on it."
 )
+# A model-written article paraphrases; saying it "assembles quotations" would mislead.
+DISCLAIMER_MODEL = (
+    "A language model wrote these statements from the documents in evident's library, and "
+    "evident checked each one against the passages it cites; it has not examined the patient "
+    "and does not know their history. Treat this article as a starting point for a qualified "
+    "clinician's judgement, never a replacement for it, and check each statement against its "
+    "source and your local guidance before acting on it."
+)
+
+
+def disclaimer(article: Article) -> str:
+    """The disclaimer that describes how this article was written."""
+    return DISCLAIMER_MODEL if article.composer == "llm" else DISCLAIMER
+
 
 STATUS_LABEL = {
     ReviewStatus.DRAFT: "Pending human review",
@@ -155,7 +169,7 @@ def to_markdown(article: Article) -> str:
             lines.append("")
     if article.notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in article.notes] + [""]
-    lines += ["---", "", f"*{DISCLAIMER}*", ""]
+    lines += ["---", "", f"*{disclaimer(article)}*", ""]
     return "\n".join(lines)
 
 
@@ -235,7 +249,7 @@ def to_terminal(article: Article) -> str:
             out += [f"  {num}. {escape(reference_line(ref))}" for num, ref in members]
     if article.notes:
         out += ["", "[bold]Notes[/]"] + [f"  • {escape(note)}" for note in article.notes]
-    out += ["", f"[dim]{escape(DISCLAIMER)}[/]"]
+    out += ["", f"[dim]{escape(disclaimer(article))}[/]"]
     return "\n".join(out)
 
 
@@ -309,7 +323,7 @@ def to_json(article: Article) -> dict[str, Any]:
         "generated_at": article.generated_at.isoformat(),
         "library_version": article.library_version,
         "evident_version": __version__,
-        "disclaimer": DISCLAIMER,
+        "disclaimer": disclaimer(article),
     }
 
 
@@ -329,5 +343,5 @@ def to_html(article: Article) -> str:
         groups=_heading_groups(article),
         status=status_line(article),
         line=reference_line,
-        disclaimer=DISCLAIMER,
+        disclaimer=disclaimer(article),
     )

@@ -28,10 +28,10 @@ from evident.api.routers.stream import encode, error_event, sse
 from evident.app import App
 from evident.compose.phrasebook import GROUP_HEADINGS
 from evident.compose.render import (
-    DISCLAIMER,
     GROUP_HEADING,
     STATUS_LABEL,
     bottom_line_heading,
+    disclaimer,
     number,
     reference_line,
     to_json,
@@ -207,7 +207,7 @@ def article_page(
         bottom_heading=heading,
         bottom_intro=intro,
         turn=session.thread_turn(app, user, thread, turn, stored.record.article_id),
-        disclaimer=DISCLAIMER,
+        disclaimer=disclaimer(article),
         steps=STEPS,
         step=step_index(stored.record.status),
         reviewed=stored.record.status in REVIEWED,
