@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from bench.metrics import percentile
 from evident import __version__
 from evident.app import App, build_app
 from evident.config import load_settings
+from evident.localserver import free_port, stop, wait_until_answering
 from evident.models import ReviewStatus
 from evident.review.records import Role
 
@@ -66,12 +66,6 @@ FRESH = [
 EVIDENT = Path(sys.executable).parent / "evident"
 
 Log = Callable[[str], None]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare_library(directory: Path, source: Path | None, log: Log) -> App:
@@ -115,7 +109,7 @@ class Server:
     """`evident serve` as a subprocess on 127.0.0.1."""
 
     def __init__(self, library: Path, workers: int, log_path: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/api/v1"
         env = dict(os.environ, EVIDENT_LIBRARY=str(library))
         self.log = log_path.open("w")
@@ -124,23 +118,11 @@ class Server:
              "--workers", str(workers)],
             env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"evident serve did not start; see {log_path}")
-            time.sleep(0.3)
+        if not wait_until_answering(f"{self.base}/health", self.process, 120):
+            raise RuntimeError(f"evident serve did not start; see {log_path}")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop(self.process, 30)
         self.log.close()
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from evident.localserver import free_port, stop, wait_until_answering
 
 EVIDENT = Path(sys.executable).parent / "evident"
 
@@ -23,12 +21,6 @@ class Served:
     base: str
     tokens: dict[str, str]
     library: Path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def evident(env: dict[str, str], *args: str) -> str:
@@ -53,17 +45,9 @@ def serving(env: dict[str, str], log_path: Path, *args: str) -> Iterator[str]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "evident serve did not start within 60 s"
-                time.sleep(0.2)
+            answering = wait_until_answering(f"{base}/api/v1/health", process, 60, 0.2)
+            assert process.poll() is None, log_path.read_text()
+            assert answering, "evident serve did not start within 60 s"
             yield base
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            stop(process, 20)

@@ -12,16 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from evident.app import App
+from evident.localserver import free_port, stop, wait_until_answering
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "tests" / "data"
@@ -41,12 +39,6 @@ def readme_commands() -> list[str]:
 def test_readme_shows_commands() -> None:
     commands = readme_commands()
     assert any(" ask " in c for c in commands) and any(" ingest " in c for c in commands)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_every_readme_command_runs(demo_app: App, tmp_path: Path) -> None:
@@ -77,7 +69,7 @@ def test_every_readme_command_runs(demo_app: App, tmp_path: Path) -> None:
         )
         args = shlex.split(command)[1:]
         if "serve" in args:
-            port = _free_port()
+            port = free_port()
             proc = subprocess.Popen(
                 [EVIDENT, *args, "--port", str(port)],
                 env=env,
@@ -85,17 +77,11 @@ def test_every_readme_command_runs(demo_app: App, tmp_path: Path) -> None:
                 stderr=subprocess.DEVNULL,
             )
             try:
-                for _ in range(120):
-                    try:
-                        if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.5)
-                else:
+                health = f"http://127.0.0.1:{port}/api/v1/health"
+                if not wait_until_answering(health, proc, 60, 0.5):
                     pytest.fail(f"`{command}` did not answer /api/v1/health")
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop(proc, 30)
             continue
         result = subprocess.run([EVIDENT, *args], capture_output=True, text=True, env=env)
         assert result.returncode == 0, f"`{command}` failed: {result.stderr[-500:]}"

@@ -8,8 +8,8 @@ import pytest
 
 from evident.app import build_app
 from evident.config import load_settings
-from evident.generate.local import free_port
 from evident.generate.openai import OpenAIChatGenerator
+from evident.localserver import free_port
 
 QUESTION = "How is a gout flare treated?"
 

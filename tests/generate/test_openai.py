@@ -16,8 +16,8 @@ import pytest
 from evident.app import App
 from evident.config import GeneratorSettings
 from evident.errors import GeneratorFailed
-from evident.generate.local import free_port
 from evident.generate.openai import OpenAIChatGenerator
+from evident.localserver import free_port
 
 QUESTION = "How is a gout flare treated?"
 SCHEMA: dict[str, Any] = {"type": "object"}

