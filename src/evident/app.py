@@ -171,26 +171,20 @@ class App:
         """
         frame = analyse(question, self.vocabulary)
         found = self._gather(frame)
-        hits, flagged, query_vector, relevance = (
-            found.hits,
-            found.flagged,
-            found.query_vector,
-            found.relevance,
-        )
         article = compose_article(
             frame,
-            hits,
+            found.hits,
             self.settings.compose,
             self.store.library_version(),
             embedder=self.embedder,
-            question_vector=query_vector,
-            relevance=relevance,
+            question_vector=found.query_vector,
+            relevance=found.relevance,
             searched=(frame.question, *map(str, frame.condition_terms()[:6])),
             sentence_cache=self._sentence_cache,
         )
-        if flagged:
-            article = replace(article, notes=(*article.notes, screen_note(flagged)))
-        chunks = {h.chunk.chunk_id: h.chunk for h in hits}
+        if found.flagged:
+            article = replace(article, notes=(*article.notes, screen_note(found.flagged)))
+        chunks = {h.chunk.chunk_id: h.chunk for h in found.hits}
         threshold = self.settings.verify.support_threshold
 
         def extractive() -> Article:
@@ -201,7 +195,7 @@ class App:
             yield from events_for(extractive())
             return
         writer = LlmComposer(self.generator, self.settings.generator, threshold, self.embedder)
-        usable, _ = evidence(frame, hits, self.settings.compose, relevance)
+        usable, _ = evidence(frame, found.hits, self.settings.compose, found.relevance)
         library_version = self.store.library_version()
         yield from writer.write(frame, audience, usable, library_version, article.notes)
         for event in writer.finish(extractive, chunks):

@@ -80,48 +80,31 @@ def review_queue(as_user: AsUser = None) -> None:
     _records_table(app.editorial.queue(_viewer(app, as_user)))
 
 
-@review_cli.command("submit")
-def review_submit(article_id: ArticleId, as_user: AsUser = None, comment: Comment = "") -> None:
-    """Submit a draft (or a changed article) for review."""
-    _act("submit", article_id, as_user, comment)
+# Workflow actions that take only an article, an actor and a comment: one command each.
+_ACTIONS = (
+    ("submit", "submit", "Submit a draft (or a changed article) for review."),
+    ("claim", "claim", "Claim a submitted article to review it."),
+    ("approve", "approve", "Approve an article you are reviewing."),
+    (
+        "request-changes",
+        "request_changes",
+        "Send an article you are reviewing back to its author (needs --comment).",
+    ),
+    ("reject", "reject", "Reject an article you are reviewing (needs --comment)."),
+    ("publish", "publish", "Publish an approved article (editors)."),
+    ("retract", "retract", "Retract an article in any state (editors; needs --comment)."),
+)
 
 
-@review_cli.command("claim")
-def review_claim(article_id: ArticleId, as_user: AsUser = None, comment: Comment = "") -> None:
-    """Claim a submitted article to review it."""
-    _act("claim", article_id, as_user, comment)
+def _action_command(command: str, action: str, help_text: str) -> None:
+    def run(article_id: ArticleId, as_user: AsUser = None, comment: Comment = "") -> None:
+        _act(action, article_id, as_user, comment)
+
+    review_cli.command(command, help=help_text)(run)
 
 
-@review_cli.command("approve")
-def review_approve(article_id: ArticleId, as_user: AsUser = None, comment: Comment = "") -> None:
-    """Approve an article you are reviewing."""
-    _act("approve", article_id, as_user, comment)
-
-
-@review_cli.command("request-changes")
-def review_request_changes(
-    article_id: ArticleId, as_user: AsUser = None, comment: Comment = ""
-) -> None:
-    """Send an article you are reviewing back to its author (needs --comment)."""
-    _act("request_changes", article_id, as_user, comment)
-
-
-@review_cli.command("reject")
-def review_reject(article_id: ArticleId, as_user: AsUser = None, comment: Comment = "") -> None:
-    """Reject an article you are reviewing (needs --comment)."""
-    _act("reject", article_id, as_user, comment)
-
-
-@review_cli.command("publish")
-def review_publish(article_id: ArticleId, as_user: AsUser = None, comment: Comment = "") -> None:
-    """Publish an approved article (editors)."""
-    _act("publish", article_id, as_user, comment)
-
-
-@review_cli.command("retract")
-def review_retract(article_id: ArticleId, as_user: AsUser = None, comment: Comment = "") -> None:
-    """Retract an article in any state (editors; needs --comment)."""
-    _act("retract", article_id, as_user, comment)
+for _command, _action, _help in _ACTIONS:
+    _action_command(_command, _action, _help)
 
 
 @review_cli.command("revise")
