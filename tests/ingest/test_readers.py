@@ -14,6 +14,7 @@ from pypdf import PdfReader as PypdfReader
 from pypdf import PdfWriter
 
 from evident.errors import ParseFailure, UnsupportedFormat
+from evident.ingest.chunk import chunk_document
 from evident.ingest.readers import all_readers, reader_for
 from evident.ingest.readers.datasets import (
     BioasqReader,
@@ -24,6 +25,7 @@ from evident.ingest.readers.datasets import (
 from evident.ingest.readers.html import HtmlReader
 from evident.ingest.readers.jats import JatsXmlReader
 from evident.ingest.readers.jsonl import JsonlReader
+from evident.ingest.readers.markdown import MarkdownReader
 from evident.ingest.readers.pdf import PdfReader, unwrap_lines
 from evident.ingest.readers.pubmed import PubmedXmlReader
 from evident.models import DocumentKind, ParsedDocument
@@ -841,3 +843,43 @@ def test_shared_ngc_summaries() -> None:
     everything = [d for path in sorted(folder.glob("ngc-*.xml")) for d in _docs(path)]
     assert len(everything) == 116
     assert all(d.meta.title and d.meta.year and d.meta.source for d in everything)
+
+
+HARD_WRAPPED = """---
+title: Gout flares in primary care
+kind: narrative_review
+---
+# Treatment
+Gout flares are treated with colchicine, an anti-inflammatory drug or a corticosteroid,
+started as early as possible in the flare. People on dialysis are an exception,
+because colchicine and anti-inflammatory drugs build up when the kidneys do not clear them.
+
+- Ice and rest help
+  while the drug takes effect.
+- Review after one week.
+
+```
+dose table
+kept as written
+```
+Line with a hard break\\
+stays a line.
+"""
+
+
+def test_markdown_hard_wrapped_lines_are_read_as_whole_sentences(tmp_path: Path) -> None:
+    path = tmp_path / "wrapped.md"
+    path.write_text(HARD_WRAPPED)
+    doc = next(MarkdownReader().read(path))
+    chunks = chunk_document(doc, "doc")
+    found = [c.text[s:e] for c in chunks for s, e in c.sentences]
+
+    assert (
+        "People on dialysis are an exception, because colchicine and anti-inflammatory drugs "
+        "build up when the kidneys do not clear them." in found
+    )
+    assert not [s for s in found if s.startswith("because")]
+    assert "- Ice and rest help while the drug takes effect." in found
+    assert "- Review after one week." in found
+    assert "dose table" in found and "kept as written" in found
+    assert "Line with a hard break\\" in found

@@ -93,6 +93,50 @@ def _plain(value: Any) -> bool:
     return isinstance(value, str | int | float | bool | list) or value is None
 
 
+# Lines that begin a block of their own (list item, heading, quote, table row, fence,
+# HTML, setext underline or rule) and so never continue the paragraph above them.
+_BLOCK_START = re.compile(
+    r"^\s*(?:[-*+\u2022]\s|\d{1,9}[.)]\s|#{1,6}(?:\s|$)|>|\||```|~~~|<|[=\-*_]{3,}\s*$)"
+)
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
+_RULE = re.compile(r"^\s*(?:[=\-*_]{3,}|<.*)\s*$")  # an underline, a rule or an HTML line
+
+
+def unwrap_paragraphs(body: str) -> str:
+    """Join the lines of each paragraph into one line.
+
+    In Markdown a single line break inside a paragraph is a soft wrap, not a sentence end.
+    Left as is, a hard-wrapped sentence is split at each line end and the composer can
+    quote its second half ("because colchicine ... build up.") as if it were a sentence.
+    Code blocks, list items, headings, tables and hard breaks (two trailing spaces or a
+    backslash) keep their lines.
+    """
+    out: list[str] = []
+    in_code = False
+    for line in body.split("\n"):
+        if _FENCE.match(line):
+            in_code = not in_code
+            out.append(line)
+            continue
+        previous = out[-1] if out else ""
+        soft_wrap = (
+            not in_code
+            and line.strip()
+            and previous.strip()
+            and not _BLOCK_START.match(line)
+            and not _HEADING.match(previous)
+            and not _FENCE.match(previous)
+            and not _RULE.match(previous)
+            and not previous.lstrip().startswith("|")
+            and not previous.endswith(("  ", "\\"))
+        )
+        if soft_wrap:
+            out[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def markdown_sections(body: str) -> list[tuple[str, str]]:
     """Split Markdown into (heading path, body) parts at ATX headings."""
     parts: list[tuple[str, str]] = []
@@ -140,7 +184,7 @@ class MarkdownReader:
             path.stem.replace("-", " ").replace("_", " "),
         )
         meta = meta_from_front_matter(path, dict(post.metadata), first_heading)
-        text, sections = join_sections(markdown_sections(post.content))
+        text, sections = join_sections(markdown_sections(unwrap_paragraphs(post.content)))
         if not text:
             raise ParseFailure(f"{path}: the document has front matter but no body text")
         yield ParsedDocument(text=text, meta=meta, sections=sections, format="markdown")
