@@ -233,3 +233,44 @@ def test_a_case_report_about_one_person_is_not_quoted_as_a_statement(
     assert not article.abstained
     quoted = [s.text for s in article.statements()]
     assert not [t for t in quoted if ONE_PERSON.search(t)]
+
+
+GOUT_IN_KIDNEY_DISEASE = """---
+title: Treating gout flares in people with kidney disease
+kind: guideline
+year: 2022
+source: "Test Society of Nephrology"
+---
+# Treatment of flares
+Gout flares in people on dialysis are treated with a short course of oral prednisolone,
+because colchicine and anti-inflammatory drugs build up in kidney failure.
+"""
+
+GOUT_FLARES = """---
+title: Gout flares in primary care
+kind: narrative_review
+year: 2021
+source: "Test Journal of General Practice"
+---
+# Treatment of flares
+Gout flares are treated with colchicine, an anti-inflammatory drug or a corticosteroid,
+started as early as possible in the flare.
+"""
+
+
+def test_a_statement_about_another_patient_group_does_not_lead_the_answer(
+    bm25_app: App, tmp_path: Path
+) -> None:
+    """A guideline on dialysis patients answers for them, not for every gout flare."""
+    for name, text in [("kidney.md", GOUT_IN_KIDNEY_DISEASE), ("flares.md", GOUT_FLARES)]:
+        (tmp_path / name).write_text(text)
+        assert not bm25_app.ingest([tmp_path / name]).failed
+    bm25_app.refresh_index()
+
+    general = bm25_app.ask("How are gout flares treated?")
+    assert general.bottom_line[0].text.startswith("Gout flares are treated with colchicine")
+    assert not any("dialysis" in s.text for s in general.bottom_line)
+    assert any("dialysis" in s.text for s in general.statements()), "kept in the body"
+
+    asked = bm25_app.ask("How are gout flares treated in patients on dialysis?")
+    assert "dialysis" in asked.bottom_line[0].text

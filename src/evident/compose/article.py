@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from evident.compose.question import QuestionFrame
-from evident.compose.sections import ANSWER_CUE, SECTIONS, place
+from evident.compose.sections import ANSWER_CUE, SECTIONS, patient_groups, place
 from evident.config import ComposeSettings
 from evident.index.lexical import tokenize
 from evident.index.vocab import Term, mentions, term_key, words
@@ -420,18 +420,40 @@ def compose_article(
         or [c for c in candidates if cue.search(c.text) and not _NEGATED.search(c.text)]
         or candidates
     )
-    # Prefer answers about the asked-about body region when the question names one.
+    # Prefer answers about the asked-about body region when the question names one, and
+    # answers for the patient asked about: a sentence about a group the question does not
+    # name (dialysis, children, ...) answers for that group and does not lead, and when
+    # the question names a group, a sentence about that group leads.
     asked = regions(f"{frame.site} {frame.context} {frame.question}")
-    answering.sort(key=lambda c: region_fit(regions(c.text), asked) < 0)
+    asked_groups = patient_groups(f"{frame.context} {frame.question}")
+
+    def other_group(cand: Candidate) -> bool:
+        return bool(patient_groups(cand.text) - asked_groups)
+
+    def misses_asked_group(cand: Candidate) -> bool:
+        return bool(asked_groups) and not asked_groups & patient_groups(cand.text)
+
+    def misfit(cand: Candidate) -> tuple[bool, bool, bool]:
+        return (
+            region_fit(regions(cand.text), asked) < 0,
+            other_group(cand),
+            misses_asked_group(cand),
+        )
+
+    answering.sort(key=misfit)
     best = answering[0]
-    guideline_answers = [c for c in answering[:8] if c.is_guideline and c.score >= 0.9 * best.score]
+    guideline_answers = [
+        c
+        for c in answering[:8]
+        if c.is_guideline and c.score >= 0.9 * best.score and misfit(c) == misfit(best)
+    ]
     lead = (guideline_answers or answering)[0]
     bottom = [lead]
     for cand in answering:
         if len(bottom) == 2:
             break
         other_source = cand is not lead and cand.hit.document_id != lead.hit.document_id
-        if other_source and cand.score >= 0.85 * lead.score:
+        if other_source and cand.score >= 0.85 * lead.score and not other_group(cand):
             bottom.append(cand)
     rest = [c for c in candidates if c not in bottom]
 

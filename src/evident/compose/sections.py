@@ -173,6 +173,24 @@ SPECIAL = _cue(
     r"ischemi",
     r"peripheral arter",
 )
+# Patient groups whose care differs. A sentence about one of them answers for that
+# group, so it should not lead an answer to a question that does not name the group.
+GROUPS = {
+    "children": _cue(r"child", r"paediatric", r"pediatric", r"adolescen", r"infant"),
+    "pregnancy": _cue(r"pregnan"),
+    "older adults": _cue(r"older (adult|people|patient)", r"elderly"),
+    "diabetes": _cue(r"diabet"),
+    "kidney disease": _cue(r"kidney", r"renal", r"dialysis", r"uraemi", r"uremi"),
+    "immunocompromise": _cue(r"immunocompromis", r"immunosuppress"),
+    "athletes": _cue(r"athlete"),
+}
+
+
+def patient_groups(text: str) -> frozenset[str]:
+    """Return the patient groups a text names."""
+    return frozenset(name for name, cue in GROUPS.items() if cue.search(text))
+
+
 FOLLOW_UP = _cue(
     r"follow-?up",
     r"monitor",
