@@ -215,7 +215,7 @@ class App:
             index,
             self.embedder,
             frame.question,
-            self.settings.index,
+            self.settings.index.model_copy(update={"mmr_lambda": self.settings.compose.mmr_lambda}),
             k=self.settings.compose.passages,
             vocabulary=self.vocabulary,
             query_vector=query_vector,

@@ -79,6 +79,15 @@ class ComposeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
 
     passages: int = Field(30, description="Passages retrieved to write an article.")
+    # The search list spreads its ten hits across documents (index.mmr_lambda). An article
+    # reads thirty passages, and at that depth the same strong spreading pushed the second
+    # passage of the most relevant document (the treatment section of the chapter that
+    # answers the question) behind passages from thirty weaker documents.
+    mmr_lambda: float = Field(
+        0.8,
+        description="MMR trade-off when gathering an article's passages (index.mmr_lambda "
+        "is for search lists); index.max_per_document still caps each document.",
+    )
     min_passages: int = Field(
         2, description="Fewer on-condition passages than this and the article abstains."
     )

@@ -274,3 +274,36 @@ def test_a_statement_about_another_patient_group_does_not_lead_the_answer(
 
     asked = bm25_app.ask("How are gout flares treated in patients on dialysis?")
     assert "dialysis" in asked.bottom_line[0].text
+
+
+PLANTAR_FASCIITIS = """---
+title: Assessing heel pain from plantar fasciitis
+kind: narrative_review
+year: 2020
+source: "Test Journal of Podiatry"
+---
+# Assessment
+Plantar fasciitis is assessed by examining the heel for tenderness where the plantar fascia
+attaches to the calcaneus.
+Assessment of plantar fasciitis includes a history of pain with the first steps in the
+morning.
+Examination in plantar fasciitis includes palpation of the medial calcaneal tubercle and
+the fascia along the arch.
+Assessment of plantar fasciitis records how far the person walks before the heel pain starts.
+Plantar fasciitis with a hot, swollen heel and fever needs urgent assessment for infection.
+"""
+
+
+def test_a_full_section_keeps_its_warning_sign(bm25_app: App, tmp_path: Path) -> None:
+    """A section that runs out of room drops an ordinary statement, never a red flag."""
+    (tmp_path / "heel.md").write_text(PLANTAR_FASCIITIS)
+    assert not bm25_app.ingest([tmp_path / "heel.md"]).failed
+    bm25_app.refresh_index()
+    bm25_app.settings.compose.bullets_per_section = 1
+
+    article = bm25_app.ask("How is plantar fasciitis assessed?")
+
+    assert not article.abstained
+    quoted = [s.text for s in article.statements()]
+    assert any("urgent assessment for infection" in t for t in quoted)
+    assert len(quoted) < 5, "the section should be full for this test to mean anything"

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from evident.compose.audience import is_warning
 from evident.compose.question import QuestionFrame
-from evident.compose.sections import ANSWER_CUE, SECTIONS, patient_groups, place
+from evident.compose.sections import ANSWER_CUE, LEAD_CUE, SECTIONS, patient_groups, place
 from evident.config import ComposeSettings
 from evident.index.lexical import tokenize
 from evident.index.vocab import Term, mentions, term_key, words
@@ -433,11 +434,12 @@ def compose_article(
     def misses_asked_group(cand: Candidate) -> bool:
         return bool(asked_groups) and not asked_groups & patient_groups(cand.text)
 
-    def misfit(cand: Candidate) -> tuple[bool, bool, bool]:
+    def misfit(cand: Candidate) -> tuple[bool, bool, bool, bool]:
         return (
             region_fit(regions(cand.text), asked) < 0,
             other_group(cand),
             misses_asked_group(cand),
+            not LEAD_CUE[frame.qtype].search(cand.text),
         )
 
     answering.sort(key=misfit)
@@ -455,7 +457,9 @@ def compose_article(
         other_source = cand is not lead and cand.hit.document_id != lead.hit.document_id
         if other_source and cand.score >= 0.85 * lead.score and not other_group(cand):
             bottom.append(cand)
-    rest = [c for c in candidates if c not in bottom]
+    # Warning signs are placed before other statements, so a section that fills up drops an
+    # ordinary statement rather than a red flag (e.g. aspirating a possibly septic joint).
+    rest = sorted((c for c in candidates if c not in bottom), key=lambda c: not is_warning(c.text))
 
     rules = SECTIONS[frame.qtype]
     has_guideline = any(c.is_guideline for c in rest)

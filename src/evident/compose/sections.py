@@ -352,13 +352,19 @@ SECTIONS: dict[QuestionType, list[SectionRule]] = {
 }
 
 # The cue a sentence needs to lead the bottom line, by question type.
+# Wording that says how a condition is treated.
+TREATED = _cue(
+    r"(is|are) treated",
+    r"treatment (of|for|is)",
+    r"(is|are) managed",
+    r"management (of|is)",
+    r"first-line",
+    r"mainstay",
+    r"treated (with|by)",
+)
 ANSWER_CUE: dict[QuestionType, re.Pattern[str]] = {
     QuestionType.TREATMENT: _cue(
-        r"(is|are) treated",
-        r"treatment (of|for|is)",
-        r"(is|are) managed",
-        r"management (of|is)",
-        r"first-line",
+        TREATED.pattern,
         r"recommend",
         r"is reserved",
         r"starts with",
@@ -366,8 +372,6 @@ ANSWER_CUE: dict[QuestionType, re.Pattern[str]] = {
         r"first test",
         r"is assessed",
         r"assessment of",
-        r"mainstay",
-        r"treated (with|by)",
     ),
     QuestionType.DIAGNOSIS: _cue(ASSESS.pattern, IMAGING.pattern, LABS.pattern, r"diagnos"),
     QuestionType.DIFFERENTIAL: _cue(
@@ -377,6 +381,14 @@ ANSWER_CUE: dict[QuestionType, re.Pattern[str]] = {
     QuestionType.DRUG: _cue(DOSE.pattern, RECOMMEND.pattern),
     QuestionType.DEFINITION: DEFINE,
     QuestionType.PREVENTION: PREVENT,
+}
+
+# What a bottom line should lead with when several sentences answer. A treatment question
+# counts "the first test is ..." as answering (assessment is the first step of care), but
+# a sentence that says how the condition is treated leads before it.
+LEAD_CUE: dict[QuestionType, re.Pattern[str]] = {
+    **ANSWER_CUE,
+    QuestionType.TREATMENT: TREATED,
 }
 
 
