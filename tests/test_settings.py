@@ -51,7 +51,7 @@ def test_every_setting_has_a_description_and_a_default(name: str) -> None:
 def test_defaults_without_any_source() -> None:
     settings = load_settings()
 
-    assert settings.index.bm25_k1 == 1.2
+    assert settings.index.bm25_k1 == 0.6
     assert settings.index.embedder == "minilm"
     assert settings.ingest.max_file_mb == 25.0
     assert settings.library.name == "library"
@@ -101,7 +101,7 @@ def test_toml_file_named_by_evident_config_is_read(
     assert settings.index.embedder == "none"
     assert settings.ingest.passage_chars == 500
     assert settings.library == tmp_path / "toml-library"
-    assert settings.index.bm25_b == 0.75
+    assert settings.index.bm25_b == 1.0
 
 
 def test_environment_wins_over_the_toml_file(

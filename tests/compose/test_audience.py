@@ -11,6 +11,7 @@ import pytest
 from evident.app import App
 from evident.compose import phrasebook, render
 from evident.compose.audience import (
+    _MAX_EXPLAINED,
     DOSE,
     EDUCATION,
     TECHNIQUE,
@@ -90,9 +91,21 @@ def test_patient_rendering_reads_at_grade_8_and_holds_no_dose(
     markdown = render.to_markdown(patient)
     assert "## In short" in markdown
     assert markdown.index("## In short") < markdown.index("The main point:")
-    # Medical words are explained where the reader first meets them.
-    explained = {term.lower() for s in patient.statements() for term, _ in s.explain}
-    assert {"calcific deposit", "metatarsal head"} <= explained
+    # Medical words are explained where the reader first meets them, and only there.
+    glossary = load_glossary()
+
+    def glossed(statement: Statement) -> list[str]:
+        forms = [written.lower() for written, _ in statement.explain]
+        return [glossary.by_form[f].term for f in forms if f in glossary.by_form]
+
+    quoted = [s for s in patient.statements() if not s.generated]
+    explained = [term for s in quoted for term in glossed(s)]
+    assert len(explained) == len(set(explained))
+    # The bottom line's words are explained in reading order, up to the per-statement cap.
+    met = list(dict.fromkeys(entry.term for _, entry in glossary.find(quoted[0].text)))
+    assert met, "the bottom line should hold a medical word for this test to mean anything"
+    assert glossed(quoted[0]) == met[:_MAX_EXPLAINED]
+    assert "metatarsal head" in explained
     assert "*metatarsal head*: the end of a long foot bone" in markdown
     # Everyday headings replace the clinical ones.
     headings = {s.heading for s in patient.sections}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def test_index_built_with_other_bm25_settings_is_refused(
 
     assert str(info.value) == (
         f"the search index in {library_dir / 'index'} was built with other settings "
-        "(bm25_k1: index has 1.2, settings say 2.0); rebuild it with `evident index --rebuild`"
+        "(bm25_k1: index has 0.6, settings say 2.0); rebuild it with `evident index --rebuild`"
     )
     # Nothing lost: the library is intact, and the rebuild the message names works.
     assert other.store.count_documents() == 3
@@ -124,6 +125,25 @@ def test_index_built_with_other_bm25_settings_is_refused(
     other.refresh_index(embed=False)
     assert other.search("gout")[0].document.title == GUIDELINE
     other.store.close()
+
+
+def test_index_from_a_release_with_other_stop_words_is_refused(
+    sample_app: App, library_dir: Path
+) -> None:
+    # An index saved before the tokenizer was stamped holds other BM25 tokens: searching
+    # it with today's query tokens would quietly rank worse, so it is refused.
+    sample_app.refresh_index(embed=False)
+    manifest_path = sample_app.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["tokenizer"]
+    manifest_path.write_text(json.dumps(manifest))
+    settings = load_settings(library=library_dir)
+    settings.index.embedder = "none"
+    older = build_app(settings)
+
+    with pytest.raises(IndexMismatch, match=r"tokenizer: index has 1, settings say 2\)"):
+        older.search("gout")
+    older.store.close()
 
 
 def test_new_document_is_found_without_an_explicit_rebuild(sample_app: App, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from evident import __version__
 from evident.config import IndexSettings
 from evident.errors import IndexMismatch
 from evident.index.dense import NumpyVectorIndex
-from evident.index.lexical import Bm25Index
+from evident.index.lexical import TOKENIZER_VERSION, Bm25Index
 from evident.models import DocumentKind
 from evident.protocols import Embedder
 from evident.store.sqlite import SqliteStore
@@ -48,6 +48,8 @@ class IndexManifest:
     passages: int
     embedded: int
     built_at: str
+    # Manifests written before the tokenizer was stamped used version 1.
+    tokenizer: int = 1
 
     def parameters(self) -> dict[str, object]:
         return {
@@ -55,6 +57,7 @@ class IndexManifest:
             "embedder": self.embedder,
             "bm25_k1": self.bm25_k1,
             "bm25_b": self.bm25_b,
+            "tokenizer": self.tokenizer,
         }
 
 
@@ -98,6 +101,7 @@ def _expected(settings: IndexSettings, embedder: Embedder | None) -> dict[str, o
         "embedder": embedder.name if embedder else "none",
         "bm25_k1": settings.bm25_k1,
         "bm25_b": settings.bm25_b,
+        "tokenizer": TOKENIZER_VERSION,
     }
 
 
@@ -129,6 +133,7 @@ def build_index(
         passages=len(rows),
         embedded=embedded,
         built_at=datetime.now(UTC).isoformat(),
+        tokenizer=TOKENIZER_VERSION,
     )
     index = SearchIndex(
         manifest, chunk_ids, [r["document_id"] for r in rows], kinds, years, lexical, dense
