@@ -54,8 +54,8 @@ test: install llm-server-env browser
 		EVIDENT_REQUIRE_LLM_SERVER=1 $(VENV)/bin/pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
 bench: install llm-server-env

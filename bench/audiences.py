@@ -51,7 +51,7 @@ def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
     app = build_app(Settings(library=cache_root() / f"demo-{__version__}"))
     app.ingest([REPO / "library"])
     app.refresh_index()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for question in questions:
         log(f"audiences: {question[:70]}")
         physician_cited: set[tuple[str, int, int]] = set()

@@ -97,7 +97,7 @@ def _row(article: Article, seconds: float) -> dict[str, Any]:
 def _compare(app: App, questions: list[str], server: LocalModelServer, log: Log) -> dict[str, Any]:
     generator = OpenAIChatGenerator(server.generator_settings())
     app.settings.generator = generator.settings
-    rows = []
+    rows: list[dict[str, Any]] = []
     app.ask(questions[0])  # load the embedder and the index once
     for n, question in enumerate(questions, start=1):
         app._sentence_cache.clear()
