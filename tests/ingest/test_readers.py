@@ -16,6 +16,7 @@ from pypdf import PdfWriter
 from evident.errors import ParseFailure, UnsupportedFormat
 from evident.ingest.chunk import chunk_document
 from evident.ingest.readers import all_readers, reader_for
+from evident.ingest.readers.base import unwrap_lines
 from evident.ingest.readers.datasets import (
     BioasqReader,
     MedquadReader,
@@ -26,8 +27,9 @@ from evident.ingest.readers.html import HtmlReader
 from evident.ingest.readers.jats import JatsXmlReader
 from evident.ingest.readers.jsonl import JsonlReader
 from evident.ingest.readers.markdown import MarkdownReader
-from evident.ingest.readers.pdf import PdfReader, unwrap_lines
+from evident.ingest.readers.pdf import PdfReader
 from evident.ingest.readers.pubmed import PubmedXmlReader
+from evident.ingest.readers.text import TextReader
 from evident.models import DocumentKind, ParsedDocument
 
 DATA = Path(__file__).parents[1] / "data" / "readers"
@@ -883,3 +885,27 @@ def test_markdown_hard_wrapped_lines_are_read_as_whole_sentences(tmp_path: Path)
     assert "- Review after one week." in found
     assert "dose table" in found and "kept as written" in found
     assert "Line with a hard break\\" in found
+
+
+def test_text_file_wrapped_at_72_columns_is_read_as_whole_sentences(tmp_path: Path) -> None:
+    path = tmp_path / "leaflet.txt"
+    path.write_text(
+        "Gout flares: a leaflet for primary care\n"
+        "\n"
+        "Gout flares are treated with colchicine, an anti-inflammatory drug or a\n"
+        "corticosteroid, started as early as possible in the flare. People on\n"
+        "dialysis are an exception, because colchicine and anti-inflammatory drugs\n"
+        "build up in kidney failure.\n"
+        "\n"
+        "- Rest the joint.\n"
+        "- Keep it cool.\n"
+    )
+    doc = next(TextReader().read(path))
+    found = [c.text[s:e] for c in chunk_document(doc, "doc") for s, e in c.sentences]
+
+    assert doc.meta.title == "Gout flares: a leaflet for primary care"
+    assert (
+        "People on dialysis are an exception, because colchicine and anti-inflammatory drugs "
+        "build up in kidney failure." in found
+    )
+    assert "- Rest the joint." in found and "- Keep it cool." in found

@@ -18,7 +18,7 @@ from pypdf import PdfReader as PypdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
 from evident.errors import ParseFailure
-from evident.ingest.readers.base import infer_kind, join_sections
+from evident.ingest.readers.base import infer_kind, join_sections, unwrap_lines
 from evident.models import DocumentMeta, ParsedDocument
 
 # pypdf raises many unrelated types on damaged files; these are the ones seen in practice.
@@ -31,9 +31,6 @@ _JUNK_TITLE = re.compile(
     r".*\.(docx?|pdf|pptx?|rtf|tex|dvi|indd|qxd))$",
     re.I,
 )
-_LIST_ITEM = re.compile(r"^([-*•▪◦●]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s")
-_FULL_LINE = 0.7  # a line at least this share of the page's usual width was wrapped
-_MIN_WIDTH = 30  # below this the page is a table or a list, not prose: keep its lines
 
 
 @contextmanager
@@ -48,45 +45,6 @@ def _quiet_pypdf() -> Iterator[None]:
             yield
     finally:
         logger.setLevel(level)
-
-
-def unwrap_lines(text: str) -> str:
-    """Join lines the PDF layout wrapped, so a paragraph is one line again.
-
-    A line is joined to the one before when that one ran (nearly) the full width of the
-    page and the new line does not start a list item; a hyphen that split a word is removed.
-    pypdf does not report vertical gaps, so a paragraph whose last line happens to be full
-    is joined to the next one; the sentence splitter still separates them.
-    """
-    lines = [line.strip() for line in text.replace("\r", "\n").split("\n")]
-    lengths = sorted(len(line) for line in lines if line)
-    if not lengths:
-        return ""
-    width = lengths[int(0.9 * (len(lengths) - 1))]
-    out: list[str] = []
-    previous_len = 0
-    for line in lines:
-        if not line:
-            out.append("")
-            previous_len = 0
-            continue
-        wrapped = (
-            width >= _MIN_WIDTH
-            and previous_len >= _FULL_LINE * width
-            and out
-            and out[-1]
-            and not _LIST_ITEM.match(line)
-        )
-        if wrapped:
-            last = out[-1]
-            if last.endswith("-") and last[-2:-1].isalpha() and line[:1].islower():
-                out[-1] = last[:-1] + line
-            else:
-                out[-1] = f"{last} {line}"
-        else:
-            out.append(line)
-        previous_len = len(line)
-    return "\n".join(out)
 
 
 def _outline_titles(reader: PypdfReader) -> dict[int, str]:

@@ -1,4 +1,5 @@
-"""Plain text: the first line is the title, blank-line paragraphs are kept."""
+"""Plain text: the first line is the title, blank-line paragraphs are kept, wrapped lines
+joined."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from evident.ingest.normalise import normalise_text
-from evident.ingest.readers.base import decode_utf8, infer_kind, join_sections
+from evident.ingest.readers.base import decode_utf8, infer_kind, join_sections, unwrap_lines
 from evident.models import DocumentMeta, ParsedDocument
 
 
@@ -20,7 +21,11 @@ class TextReader:
 
     def read(self, path: Path) -> Iterator[ParsedDocument]:
         text = normalise_text(decode_utf8(path, path.read_bytes()))
-        title = text.split("\n", 1)[0][:200] or path.stem
+        first, _, rest = text.partition("\n")
+        title = first[:200] or path.stem
+        # A hard-wrapped file would otherwise split a sentence at each line end; the title
+        # line is kept apart so the first paragraph never joins it.
+        text = f"{first}\n{unwrap_lines(rest)}" if rest else first
         body, sections = join_sections([("", text)])
         kind = infer_kind(title)
         yield ParsedDocument(
