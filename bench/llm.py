@@ -61,7 +61,9 @@ def _bioasq_library(log: Log, limit: int | None) -> tuple[App, list[str]]:
         source = directory / "sample_golden.json"
         source.write_text(json.dumps({"questions": sample}))
         app.ingest([source])
-        app.refresh_index()
+    # Rebuilt every run (cheap: the vectors are stored), so an index saved with older
+    # BM25 settings is never loaded.
+    app.refresh_index()
     return app, [" ".join(q["body"].split()) for q in sample]
 
 

@@ -373,6 +373,47 @@ def evidence(
     return usable, notes
 
 
+def _bottom_line(frame: QuestionFrame, answering: list[Candidate]) -> list[Candidate]:
+    """Pick one or two answering sentences (from two sources) to lead the article.
+
+    Among answering sentences, the lead fits the question best: it is about the body region
+    asked about, answers for the patient asked about (a sentence about a group the question
+    does not name, such as dialysis or children, answers for that group; a sentence about a
+    group the question names comes first), and says how the condition is treated before
+    naming the first test. A guideline leads when it fits as well and scores within 10 %.
+    """
+    asked = regions(f"{frame.site} {frame.context} {frame.question}")
+    asked_groups = patient_groups(f"{frame.context} {frame.question}")
+
+    def other_group(cand: Candidate) -> bool:
+        return bool(patient_groups(cand.text) - asked_groups)
+
+    def misfit(cand: Candidate) -> tuple[bool, bool, bool, bool]:
+        return (
+            region_fit(regions(cand.text), asked) < 0,
+            other_group(cand),
+            bool(asked_groups) and not asked_groups & patient_groups(cand.text),
+            not LEAD_CUE[frame.qtype].search(cand.text),
+        )
+
+    ranked = sorted(answering, key=misfit)
+    best = ranked[0]
+    guideline_answers = [
+        c
+        for c in ranked[:8]
+        if c.is_guideline and c.score >= 0.9 * best.score and misfit(c) == misfit(best)
+    ]
+    lead = (guideline_answers or ranked)[0]
+    bottom = [lead]
+    for cand in ranked:
+        if len(bottom) == 2:
+            break
+        other_source = cand is not lead and cand.hit.document_id != lead.hit.document_id
+        if other_source and cand.score >= 0.85 * lead.score and not other_group(cand):
+            bottom.append(cand)
+    return bottom
+
+
 def compose_article(
     frame: QuestionFrame,
     hits: Sequence[Hit],
@@ -421,42 +462,7 @@ def compose_article(
         or [c for c in candidates if cue.search(c.text) and not _NEGATED.search(c.text)]
         or candidates
     )
-    # Prefer answers about the asked-about body region when the question names one, and
-    # answers for the patient asked about: a sentence about a group the question does not
-    # name (dialysis, children, ...) answers for that group and does not lead, and when
-    # the question names a group, a sentence about that group leads.
-    asked = regions(f"{frame.site} {frame.context} {frame.question}")
-    asked_groups = patient_groups(f"{frame.context} {frame.question}")
-
-    def other_group(cand: Candidate) -> bool:
-        return bool(patient_groups(cand.text) - asked_groups)
-
-    def misses_asked_group(cand: Candidate) -> bool:
-        return bool(asked_groups) and not asked_groups & patient_groups(cand.text)
-
-    def misfit(cand: Candidate) -> tuple[bool, bool, bool, bool]:
-        return (
-            region_fit(regions(cand.text), asked) < 0,
-            other_group(cand),
-            misses_asked_group(cand),
-            not LEAD_CUE[frame.qtype].search(cand.text),
-        )
-
-    answering.sort(key=misfit)
-    best = answering[0]
-    guideline_answers = [
-        c
-        for c in answering[:8]
-        if c.is_guideline and c.score >= 0.9 * best.score and misfit(c) == misfit(best)
-    ]
-    lead = (guideline_answers or answering)[0]
-    bottom = [lead]
-    for cand in answering:
-        if len(bottom) == 2:
-            break
-        other_source = cand is not lead and cand.hit.document_id != lead.hit.document_id
-        if other_source and cand.score >= 0.85 * lead.score and not other_group(cand):
-            bottom.append(cand)
+    bottom = _bottom_line(frame, answering)
     # Warning signs are placed before other statements, so a section that fills up drops an
     # ordinary statement rather than a red flag (e.g. aspirating a possibly septic joint).
     rest = sorted((c for c in candidates if c not in bottom), key=lambda c: not is_warning(c.text))
