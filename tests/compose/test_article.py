@@ -235,6 +235,14 @@ def test_a_case_report_about_one_person_is_not_quoted_as_a_statement(
     assert not [t for t in quoted if ONE_PERSON.search(t)]
 
 
+def ingest_texts(app: App, folder: Path, files: dict[str, str]) -> None:
+    """Write Markdown files, ingest them and rebuild the index."""
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    assert not app.ingest([folder / name for name in files]).failed
+    app.refresh_index()
+
+
 GOUT_IN_KIDNEY_DISEASE = """---
 title: Treating gout flares in people with kidney disease
 kind: guideline
@@ -262,10 +270,9 @@ def test_a_statement_about_another_patient_group_does_not_lead_the_answer(
     bm25_app: App, tmp_path: Path
 ) -> None:
     """A guideline on dialysis patients answers for them, not for every gout flare."""
-    for name, text in [("kidney.md", GOUT_IN_KIDNEY_DISEASE), ("flares.md", GOUT_FLARES)]:
-        (tmp_path / name).write_text(text)
-        assert not bm25_app.ingest([tmp_path / name]).failed
-    bm25_app.refresh_index()
+    ingest_texts(
+        bm25_app, tmp_path, {"kidney.md": GOUT_IN_KIDNEY_DISEASE, "flares.md": GOUT_FLARES}
+    )
 
     general = bm25_app.ask("How are gout flares treated?")
     assert general.bottom_line[0].text.startswith("Gout flares are treated with colchicine")
@@ -296,9 +303,7 @@ Plantar fasciitis with a hot, swollen heel and fever needs urgent assessment for
 
 def test_a_full_section_keeps_its_warning_sign(bm25_app: App, tmp_path: Path) -> None:
     """A section that runs out of room drops an ordinary statement, never a red flag."""
-    (tmp_path / "heel.md").write_text(PLANTAR_FASCIITIS)
-    assert not bm25_app.ingest([tmp_path / "heel.md"]).failed
-    bm25_app.refresh_index()
+    ingest_texts(bm25_app, tmp_path, {"heel.md": PLANTAR_FASCIITIS})
     bm25_app.settings.compose.bullets_per_section = 1
 
     article = bm25_app.ask("How is plantar fasciitis assessed?")
@@ -307,3 +312,70 @@ def test_a_full_section_keeps_its_warning_sign(bm25_app: App, tmp_path: Path) ->
     quoted = [s.text for s in article.statements()]
     assert any("urgent assessment for infection" in t for t in quoted)
     assert len(quoted) < 5, "the section should be full for this test to mean anything"
+
+
+GOUT_FIRST_TEST = """---
+title: Diagnosing gout flares
+kind: guideline
+year: 2023
+source: "Test Society of Rheumatology"
+---
+# Treatment of gout flares
+For a suspected gout flare, the first test is joint aspiration to look for urate crystals
+before any drug is started.
+"""
+
+
+def test_a_treatment_question_leads_with_how_it_is_treated(bm25_app: App, tmp_path: Path) -> None:
+    """ "The first test is ..." answers part of a treatment question; the treatment leads."""
+    ingest_texts(bm25_app, tmp_path, {"first-test.md": GOUT_FIRST_TEST, "flares.md": GOUT_FLARES})
+
+    article = bm25_app.ask("How are gout flares treated?")
+
+    assert article.bottom_line[0].text.startswith("Gout flares are treated with colchicine")
+    assert any("first test" in s.text for s in article.statements())
+
+
+GOUT_GUIDELINE_TWO_SECTIONS = """---
+title: Treating gout flares
+kind: guideline
+year: 2024
+source: "Test College of Rheumatology"
+---
+# Colchicine for gout flares
+Gout flares are treated with low-dose colchicine, started within 12 hours of the flare.
+
+# Corticosteroids for gout flares
+Gout flares are treated with an oral corticosteroid when colchicine cannot be used.
+"""
+
+
+def gout_note(number: int) -> str:
+    return f"""---
+title: Gout note {number}
+kind: narrative_review
+year: 2019
+---
+# Gout flares
+Gout flares were treated in clinic {number}. The clinic also saw many people with back
+pain, knee pain, shoulder pain, headaches and dizziness during the years of its audit,
+and its staff kept records of waiting times, referrals, missed appointments and the
+languages spoken by the people who came to it.
+"""
+
+
+def test_an_article_reads_more_than_one_passage_of_its_best_document(
+    bm25_app: App, tmp_path: Path
+) -> None:
+    """The search list spreads across documents; an article still reads the best one fully."""
+    notes = {f"note-{n}.md": gout_note(n) for n in range(4)}
+    ingest_texts(bm25_app, tmp_path, {"guideline.md": GOUT_GUIDELINE_TWO_SECTIONS} | notes)
+    bm25_app.settings.compose.passages = 3
+
+    searched = bm25_app.search("How are gout flares treated?", k=3)
+    article = bm25_app.ask("How are gout flares treated?")
+
+    assert len({h.document_id for h in searched}) == 3, "the search list spreads"
+    quoted = " ".join(s.text for s in article.statements())
+    assert "colchicine, started within 12 hours" in quoted
+    assert "oral corticosteroid when colchicine cannot be used" in quoted
