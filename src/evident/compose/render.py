@@ -25,19 +25,17 @@ from evident.models import (
 
 SCHEMA = "evident.article/1"
 
-DISCLAIMER = (
-    "evident assembles quotations from the documents in its library; it has not examined the "
-    "patient and does not know their history. Treat this article as a starting point for a "
-    "qualified clinician's judgement, never a replacement for it, and check each statement "
-    "against its source and your local guidance before acting on it."
+# What every article says about its limits, after how it was written.
+_USE_WITH_CARE = (
+    "it has not examined the patient and does not know their history. Treat this article as "
+    "a starting point for a qualified clinician's judgement, never a replacement for it, and "
+    "check each statement against its source and your local guidance before acting on it."
 )
+DISCLAIMER = f"evident assembles quotations from the documents in its library; {_USE_WITH_CARE}"
 # A model-written article paraphrases; saying it "assembles quotations" would mislead.
 DISCLAIMER_MODEL = (
     "A language model wrote these statements from the documents in evident's library, and "
-    "evident checked each one against the passages it cites; it has not examined the patient "
-    "and does not know their history. Treat this article as a starting point for a qualified "
-    "clinician's judgement, never a replacement for it, and check each statement against its "
-    "source and your local guidance before acting on it."
+    f"evident checked each one against the passages it cites; {_USE_WITH_CARE}"
 )
 
 

@@ -351,7 +351,6 @@ SECTIONS: dict[QuestionType, list[SectionRule]] = {
     ],
 }
 
-# The cue a sentence needs to lead the bottom line, by question type.
 # Wording that says how a condition is treated.
 TREATED = _cue(
     r"(is|are) treated",
@@ -362,6 +361,7 @@ TREATED = _cue(
     r"mainstay",
     r"treated (with|by)",
 )
+# The cue a sentence needs to be a bottom-line candidate, by question type.
 ANSWER_CUE: dict[QuestionType, re.Pattern[str]] = {
     QuestionType.TREATMENT: _cue(
         TREATED.pattern,

@@ -16,10 +16,10 @@ TOKENIZER_VERSION = 2
 
 # NLTK's English list without its contraction fragments ("don", "won", "ll"), plus the
 # words that frame a question rather than name its subject ("List the main ...",
-# "Describe ..."). With bm25s' 33-word list such words matched passages on wording alone.
+# "Describe ..."). It holds all of bm25s' 33-word list, with which such words matched
+# passages on wording alone.
 STOPWORDS = sorted(
-    set(bm25s.stopwords.STOPWORDS_EN)
-    | set(
+    set(
         """a about above after again against all am an and any are as at be because been
         before being below between both but by can could did do does doing down during each
         few for from further had has have having he her here hers herself him himself his how
