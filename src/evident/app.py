@@ -106,9 +106,15 @@ class App:
 
     # -- service functions -----------------------------------------------------
     def ingest(
-        self, paths: Iterable[Path], on_file: Callable[[str], None] | None = None
+        self,
+        paths: Iterable[Path],
+        on_file: Callable[[str], None] | None = None,
+        force: bool = False,
     ) -> IngestReport:
-        """Add files and folders to the library (the index is refreshed separately)."""
+        """Add files and folders to the library (the index is refreshed separately).
+
+        force: read unchanged files again (after an upgrade that reads them better).
+        """
         s = self.settings.ingest
         report = ingest_path(
             self.store,
@@ -117,6 +123,7 @@ class App:
             passage_chars=s.passage_chars,
             passage_max_chars=s.passage_max_chars,
             on_file=on_file,
+            force=force,
         )
         # Saved articles whose evidence changed are flagged for re-review.
         self.flag_stale()

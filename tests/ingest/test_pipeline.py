@@ -12,7 +12,7 @@ import pytest
 
 from evident.app import App
 from evident.errors import NotFound
-from evident.ingest.readers import all_readers
+from evident.ingest.readers import all_readers, markdown
 from evident.models import IngestReport, IngestStatus
 
 SAMPLE_TITLES = {
@@ -144,6 +144,50 @@ def test_editing_a_file_replaces_its_document(bm25_app: App, sample_docs: Path) 
         c.document_id == second.document_id for c in bm25_app.store.chunks_for(new.document_id)
     )
     assert bm25_app.store.count_chunks() == len(bm25_app.store.chunks_for(new.document_id))
+
+
+WRAPPED = """# Gout flares in dialysis
+
+Most flares settle with colchicine. People on dialysis are an exception, because
+colchicine builds up when the kidneys do not clear it.
+"""
+
+
+def sentences(app: App) -> list[str]:
+    return [
+        c.text[a:b]
+        for doc_id, _, _ in app.store.list_documents()
+        for c in app.store.chunks_for(doc_id)
+        for a, b in c.sentences
+    ]
+
+
+def test_force_reads_an_unchanged_file_again_with_the_current_reader(
+    bm25_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "wrapped.md"
+    path.write_text(WRAPPED, encoding="utf-8")
+    # An earlier release read each wrapped line end as the end of a paragraph.
+    with monkeypatch.context() as old_release:
+        old_release.setattr(markdown, "unwrap_paragraphs", lambda body: body)
+        [old] = bm25_app.ingest([path]).results
+    whole = (
+        "People on dialysis are an exception, because colchicine builds up when the kidneys "
+        "do not clear it."
+    )
+    assert whole not in sentences(bm25_app)
+
+    [plain] = bm25_app.ingest([path]).results
+    assert plain.status is IngestStatus.UNCHANGED
+    assert whole not in sentences(bm25_app)
+
+    [forced] = bm25_app.ingest([path], force=True).results
+
+    assert forced.status is IngestStatus.ADDED
+    assert whole in sentences(bm25_app)
+    assert old.document_id is not None and not bm25_app.store.has_document(old.document_id)
+    assert bm25_app.store.count_documents() == 1
+    assert source_ids(bm25_app, path) == [forced.document_id]
 
 
 def test_rerun_after_a_kill_before_the_ledger_write_is_not_a_duplicate(
@@ -357,6 +401,17 @@ def test_cli_summary_counts_and_exit_zero(run_cli, sample_docs: Path) -> None:  
     copy = (sample_docs / "trial-copy.md").resolve()
     assert f"duplicate: {copy} (same content as {original})" in second.stdout
     assert "failed:" not in second.output
+
+
+def test_cli_force_keeps_documents_read_the_same(run_cli, sample_docs: Path) -> None:  # type: ignore[no-untyped-def]
+    run_cli("ingest", str(sample_docs))
+    before = run_cli("library").stdout
+
+    forced = run_cli("ingest", "--force", str(sample_docs))
+
+    assert forced.exit_code == 0, forced.output
+    assert summary(forced.stdout) == {"added": 0, "unchanged": 3, "duplicate": 0, "failed": 0}
+    assert run_cli("library").stdout == before
 
 
 def test_cli_prints_failures_and_exits_one(run_cli, sample_docs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,12 @@ def ingest(
     no_embed: Annotated[
         bool, typer.Option("--no-embed", help="Build the BM25 index only; embed later.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Read unchanged files again (after upgrading evident's readers)."
+        ),
+    ] = False,
 ) -> None:
     """Add files or folders to the library and print a summary."""
     app = state.app()
@@ -36,7 +42,7 @@ def ingest(
         def advance(path: str) -> None:
             progress.update(task, advance=1, description=f"reading {Path(path).name[:40]}")
 
-        report = app.ingest(paths, on_file=advance)
+        report = app.ingest(paths, on_file=advance, force=force)
         progress.update(task, completed=files, description="reading done")
         embed_task = progress.add_task("embedding", total=None)
 

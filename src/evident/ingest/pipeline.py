@@ -48,6 +48,7 @@ def ingest_path(
     passage_chars: int = 900,
     passage_max_chars: int = 1400,
     on_file: Progress | None = None,
+    force: bool = False,
 ) -> IngestReport:
     """Add files and folders to the library.
 
@@ -60,6 +61,9 @@ def ingest_path(
         paths: files or folders.
         max_file_mb: files larger than this are refused.
         on_file: called with each file's path as it is processed (for progress bars).
+        force: read files again even when they have not changed since they were done,
+            so an upgraded reader's reading replaces the earlier one. A document whose
+            text comes out the same stays as it is (its id is a hash of the text).
 
     Returns:
         One result per document (or per file, when the file failed or was skipped).
@@ -69,7 +73,9 @@ def ingest_path(
         if on_file:
             on_file(str(path))
         try:
-            results.extend(_ingest_file(store, path, max_file_mb, passage_chars, passage_max_chars))
+            results.extend(
+                _ingest_file(store, path, max_file_mb, passage_chars, passage_max_chars, force)
+            )
         except EvidentError as exc:
             results.append(_failed(store, path, str(exc)))
         except Exception as exc:  # batch boundary: one bad file never stops the batch
@@ -85,7 +91,12 @@ def _failed(store: SqliteStore, path: Path, reason: str) -> IngestResult:
 
 
 def _ingest_file(
-    store: SqliteStore, path: Path, max_file_mb: float, passage_chars: int, max_chars: int
+    store: SqliteStore,
+    path: Path,
+    max_file_mb: float,
+    passage_chars: int,
+    max_chars: int,
+    force: bool = False,
 ) -> list[IngestResult]:
     if not path.exists():
         raise InvalidInput(f"{path}: no such file or folder; check the path and try again")
@@ -101,7 +112,8 @@ def _ingest_file(
         raise ParseFailure(f"{path}: the file is empty; nothing to ingest")
     digest = _file_hash(data)
     record = store.source_record(origin)
-    if record is not None and record["status"] == "done" and record["content_hash"] == digest:
+    done = record is not None and record["status"] == "done" and record["content_hash"] == digest
+    if done and not force:
         return [IngestResult(origin=origin, status=IngestStatus.UNCHANGED)]
 
     reader = reader_for(path, data[:4096])
