@@ -551,6 +551,24 @@ def test_jsonl_bad_line_fails_the_whole_file(tmp_path: Path, line: str, problem:
     )
 
 
+def test_jsonl_text_wrapped_over_lines_is_read_as_whole_sentences(tmp_path: Path) -> None:
+    record = {
+        "title": "Gout flares",
+        "text": "Most flares settle with colchicine. People on dialysis are an exception,\n"
+        "because colchicine builds up when the kidneys do not clear it.\n\n"
+        "- Rest the joint.\n- Keep it cool.",
+    }
+    path = write(tmp_path, "wrapped.jsonl", json.dumps(record) + "\n")
+    [doc] = JsonlReader().read(path)
+    found = [c.text[s:e] for c in chunk_document(doc, "doc") for s, e in c.sentences]
+
+    assert (
+        "People on dialysis are an exception, because colchicine builds up when the kidneys "
+        "do not clear it." in found
+    )
+    assert "- Rest the joint." in found and "- Keep it cool." in found
+
+
 def test_jsonl_not_utf8(tmp_path: Path) -> None:
     path = write(tmp_path, "latin.jsonl", b'{"text": "caf\xe9"}\n')
     with pytest.raises(ParseFailure, match=r"not UTF-8 text \(bad byte at offset 13\)"):

@@ -9,7 +9,11 @@ from pathlib import Path
 from evident.errors import ParseFailure
 from evident.ingest.normalise import normalise_text
 from evident.ingest.readers.base import decode_utf8, join_sections
-from evident.ingest.readers.markdown import markdown_sections, meta_from_front_matter
+from evident.ingest.readers.markdown import (
+    markdown_sections,
+    meta_from_front_matter,
+    unwrap_paragraphs,
+)
 from evident.models import ParsedDocument
 
 _NOTHING_INGESTED = "fix that line and ingest again (no record from this file was ingested)"
@@ -53,6 +57,7 @@ class JsonlReader:
         except ParseFailure as exc:
             problem = str(exc).removeprefix(f"{path}: ").replace("front matter ", "")
             raise fail(problem) from exc
-        # Text may carry Markdown headings; they become sections as in .md files.
-        text, sections = join_sections(markdown_sections(body))
+        # Text is Markdown, read as in .md files: headings become sections, and a
+        # paragraph hard-wrapped over several lines is one paragraph.
+        text, sections = join_sections(markdown_sections(unwrap_paragraphs(body)))
         return ParsedDocument(text=text, meta=meta, sections=sections, format="jsonl")
