@@ -380,7 +380,7 @@ class App:
         statements = [*article.statements(), *(r.statement for r in article.omitted)]
         used = {c.chunk_id for s in statements for c in s.citations}
         terms = frame.condition_terms()
-        hits = self.search(f"{frame.conditions[0]} {frame.site}".strip(), k=30)
+        hits = self.search(f"{frame.subject} {frame.site}".strip(), k=30)
         unused = [
             h.chunk.text for h in hits if h.chunk.chunk_id not in used and on_condition(h, terms)
         ]

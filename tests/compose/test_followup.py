@@ -18,6 +18,7 @@ from evident.review.records import Role
 
 SEED_000 = "What is the treatment for soft tissue calcifications near the metatarsal head?"
 ACHILLES = "How is midportion Achilles tendinopathy treated?"
+GOUT = "How is gout flare treated?"
 
 
 @pytest.mark.parametrize(
@@ -63,6 +64,18 @@ ACHILLES = "How is midportion Achilles tendinopathy treated?"
             "What is the treatment for midportion Achilles tendinopathy in children?",
         ),
         ("What about gout?", SEED_000, "What is the treatment for gout?"),
+        # After a when/yes-no question, a follow-up is about the condition named in it.
+        (
+            "And in children?",
+            "When is surgery considered in gout flare?",
+            "What is the treatment for gout in children?",
+        ),
+        # A question that names nothing the vocabulary knows leaves nothing to carry over.
+        (
+            "And in children?",
+            "Is MEF2C associated with developmental disorders?",
+            "And in children?",
+        ),
         # A whole question about another condition stands alone.
         ("How is Charcot foot diagnosed?", SEED_000, "How is Charcot foot diagnosed?"),
         # The first question of a thread is answered as asked.
@@ -135,6 +148,24 @@ def test_every_suggested_follow_up_is_answered_without_abstaining(
         answered = demo_app.ask(suggestion)
         assert not answered.abstained, suggestion
         assert analyse(suggestion, demo_app.vocabulary).concepts
+
+
+def test_a_when_question_in_a_thread_reads_well_and_so_do_its_suggestions(
+    demo_app: App,
+) -> None:
+    first = demo_app.ask_in_thread(GOUT)
+    second = demo_app.ask_in_thread("When is surgery considered?", thread_id=first.thread_id)
+
+    assert second.resolved == "When is surgery considered in gout flare?"
+    assert second.answer.article.title == "When Is Surgery Considered in Gout Flare?"
+    assert second.answer.article.condition == "gout"
+    assert second.suggestions
+    for suggestion in second.suggestions:
+        assert "when is" not in suggestion.lower(), suggestion
+        assert analyse(suggestion, demo_app.vocabulary).concepts, suggestion
+    third = demo_app.ask_in_thread("What about in pregnancy?", thread_id=first.thread_id)
+    assert third.resolved == "What is the treatment for gout in pregnancy?"
+    assert "the pregnancy" not in third.answer.article.title.lower()
 
 
 def test_no_suggestions_after_an_abstention(demo_app: App) -> None:

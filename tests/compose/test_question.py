@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from evident.compose.article import title_for
 from evident.compose.question import analyse
 from evident.index.vocab import load_vocabulary, mentions
 from evident.models import QuestionType
@@ -92,3 +93,48 @@ def test_a_sentence_is_about_an_unknown_subject_when_it_names_most_of_it() -> No
         "Toripalimab blocks PD-1.",
         analyse("What is Toripalimab?", load_vocabulary()).condition_terms(),
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "title", "condition"),
+    [
+        (
+            "When is surgery considered in gout flare?",
+            "When Is Surgery Considered in Gout Flare?",
+            "gout",
+        ),
+        (
+            "Does exercise help Achilles tendinopathy?",
+            "Does Exercise Help Achilles Tendinopathy?",
+            "achilles tendinopathy",
+        ),
+        # Nothing in it the vocabulary knows: the phrase stays the condition.
+        (
+            "Is MEF2C associated with developmental disorders?",
+            "Is MEF2C Associated with Developmental Disorders?",
+            "Is MEF2C associated with developmental disorders",
+        ),
+        # A question with a frame keeps the "treatment of X" heading.
+        (
+            "What is the treatment for soft tissue calcifications near the metatarsal head?",
+            "Treatment of Soft Tissue Calcifications near the Metatarsal Head",
+            "soft tissue calcifications",
+        ),
+    ],
+)
+def test_a_yes_no_or_when_question_is_its_own_title(
+    question: str, title: str, condition: str
+) -> None:
+    frame = analyse(question, load_vocabulary(()))
+
+    assert title_for(frame) == title
+    assert frame.condition == condition
+
+
+@pytest.mark.parametrize("group", ["pregnancy", "older adults", "infants", "adolescents"])
+def test_a_patient_group_is_context_not_a_body_site(group: str) -> None:
+    frame = analyse(f"What is the treatment for gout in {group}?", load_vocabulary(()))
+
+    assert frame.site == ""
+    assert frame.context == f"in {group}"
+    assert frame.condition == "gout"

@@ -154,6 +154,9 @@ class Candidate:
 
 def title_for(frame: QuestionFrame) -> str:
     """Phrase the article title as a heading for the question's type and condition."""
+    if frame.reads_as_question:
+        # No "treatment of X" frame to fill: the question as asked is the best heading.
+        return _title_case(frame.question.rstrip(" ?.!")) + "?"
     condition = _title_case(frame.conditions[0])
     site = ""
     if frame.site:
@@ -531,20 +534,23 @@ def _abstain(
     found: int,
 ) -> Article:
     condition = frame.condition
+    # A question-shaped phrase is no name to write "evidence about …" around.
+    about = "its subject" if frame.reads_as_question and not frame.concepts else condition
     reason = (
-        f"The library holds too little evidence about {condition} to answer this question "
+        f"The library holds too little evidence about {about} to answer this question "
         f"({found} relevant passage{'s' if found != 1 else ''} found). evident does not fill "
         "the gap with unsupported text."
     )
     suggestions = (
-        f"Add a current clinical practice guideline on {condition} "
+        f"Add a current clinical practice guideline on {about} "
         "(for example from a national guideline body or specialty society).",
-        f"Add a systematic review or meta-analysis on {condition}.",
+        f"Add a systematic review or meta-analysis on {about}.",
         "Add patient information from a public health service if the question is from a patient.",
     )
+    heading = title_for(frame) if frame.reads_as_question else _title_case(condition)
     return Article(
         question=frame.question,
-        title=f"Not Enough Evidence: {_title_case(condition)}",
+        title=f"Not Enough Evidence: {heading}",
         question_type=frame.qtype,
         condition=condition,
         bottom_line=(),

@@ -66,9 +66,7 @@ class Focus:
 
     @classmethod
     def of(cls, frame: QuestionFrame) -> Focus:
-        return cls(
-            frame.qtype, frame.conditions[0], frame.site, frame.site_preposition, frame.context
-        )
+        return cls(frame.qtype, frame.subject, frame.site, frame.site_preposition, frame.context)
 
     def question(self) -> str:
         """Phrase the focus as a whole question that analyse() reads back the same way."""
@@ -97,7 +95,10 @@ def resolve(follow_up: str, previous: str | None, vocabulary: Vocabulary) -> str
     text = validate_question(follow_up)
     if not previous:
         return text
-    before = Focus.of(analyse(previous, vocabulary))
+    asked_before = analyse(previous, vocabulary)
+    if not asked_before.named:
+        return text  # nothing from the earlier question to carry over
+    before = Focus.of(asked_before)
     own = [c for _, c in vocabulary.find(text)]
     if own:
         match = _TOPIC.match(text)
@@ -203,6 +204,8 @@ def candidate_follow_ups(frame: QuestionFrame, unused: Sequence[str]) -> list[st
         unused: texts of on-condition passages the article did not cite; an aspect is
             proposed only when some of them speak to it, ranked by how many do.
     """
+    if not frame.named:
+        return []  # nothing to put in "What causes …?"
     base = Focus.of(frame)
     scored: list[tuple[int, int, str]] = []
     for order, (_, cue, changes) in enumerate(_ASPECTS):

@@ -81,7 +81,8 @@ _LEAD_VERBS = re.compile(
 )
 _CONTEXT = re.compile(
     r"\s+\b(in|for)\s+(a|an|the)?\s*(patients?|people|person|children|adults?|"
-    r"women|men|athletes?|someone)\b.*$",
+    r"women|men|athletes?|someone|pregnancy|pregnant|older|elderly|infants?|newborns?|"
+    r"neonates?|adolescents?|teenagers?)\b.*$",
     re.I,
 )
 _SITE = re.compile(
@@ -108,6 +109,11 @@ _GENERIC = {
     "investigate", "investigated", "type", "types", "main", "common", "most", "there",
     "be", "been", "by", "from", "as", "it", "its", "this", "that", "these", "those",
 }  # fmt: skip
+_QUESTION_START = re.compile(
+    r"^(?:is|are|was|were|do|does|did|can|could|should|would|will|may|might|must|has|have|"
+    r"had|when|why|where|who|whom|whose|which|what|how)\b",
+    re.I,
+)
 _VERSUS = re.compile(r"\s+(?:versus|vs\.?|or)\s+", re.I)
 _STOP = {
     "a",
@@ -165,8 +171,31 @@ class QuestionFrame:
     site_preposition: str = "in"
 
     @property
+    def reads_as_question(self) -> bool:
+        """Whether the condition phrase is still the question itself.
+
+        A yes/no or when/why question ("When is surgery considered in gout flare?", "Is
+        MEF2C associated with …?") has no "treatment of X" frame to strip, so the phrase
+        left is the whole question, not a condition's name.
+        """
+        return bool(_QUESTION_START.match(self.conditions[0]))
+
+    @property
+    def named(self) -> bool:
+        """Whether the question names its subject: a phrase, or a condition inside it."""
+        return not self.reads_as_question or bool(self.concepts)
+
+    @property
+    def subject(self) -> str:
+        """The first condition's name, for new questions ("What causes gout?")."""
+        if self.reads_as_question and self.concepts:
+            return self.concepts[0].name
+        return self.conditions[0]
+
+    @property
     def condition(self) -> str:
-        return " versus ".join(self.conditions)
+        """The condition(s) asked about, for headings and the article record."""
+        return " versus ".join((self.subject, *self.conditions[1:]))
 
     def condition_terms(self) -> list[Term]:
         """Every name that counts as the asked-about condition (synonyms and subtypes)."""
