@@ -138,3 +138,17 @@ def test_a_patient_group_is_context_not_a_body_site(group: str) -> None:
     assert frame.site == ""
     assert frame.context == f"in {group}"
     assert frame.condition == "gout"
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("What is the treatment for gout in pregnancy?", "Treatment of Gout in Pregnancy"),
+        (
+            "How is plantar fasciitis diagnosed in athletes?",
+            "Diagnosis and Work-up of Plantar Fasciitis in Athletes",
+        ),
+    ],
+)
+def test_the_title_names_the_patient_group_asked_about(question: str, title: str) -> None:
+    assert title_for(analyse(question, load_vocabulary(()))) == title

@@ -161,9 +161,11 @@ def title_for(frame: QuestionFrame) -> str:
     site = ""
     if frame.site:
         site = f" {frame.site_preposition} the {frame.site}"
+    # The patient group belongs in the heading: "Treatment of Gout in Pregnancy" is not
+    # the article "Treatment of Gout".
+    context = f" {frame.context}" if frame.context else ""
     if frame.qtype is QuestionType.DIFFERENTIAL and len(frame.conditions) > 1:
         second = _title_case(frame.conditions[1])
-        context = f" {frame.context}" if frame.context else ""
         return _title_case(
             f"{condition} Versus {second}{context}: Telling Them Apart and Managing Each"
         )
@@ -176,7 +178,7 @@ def title_for(frame: QuestionFrame) -> str:
         QuestionType.DEFINITION: "What Is {c}?",
         QuestionType.PREVENTION: "Preventing {c}{s}",
     }
-    return _title_case(templates[frame.qtype].format(c=condition, s=site))
+    return _title_case(templates[frame.qtype].format(c=condition, s=site + context))
 
 
 def _treatment_frame(question: str) -> str:
