@@ -278,9 +278,39 @@ def test_a_statement_about_another_patient_group_does_not_lead_the_answer(
     assert general.bottom_line[0].text.startswith("Gout flares are treated with colchicine")
     assert not any("dialysis" in s.text for s in general.bottom_line)
     assert any("dialysis" in s.text for s in general.statements()), "kept in the body"
+    assert headings_of(general, "dialysis") == ["Special considerations"]
 
     asked = bm25_app.ask("How are gout flares treated in patients on dialysis?")
     assert "dialysis" in asked.bottom_line[0].text
+
+
+def headings_of(article: Article, words: str) -> list[str]:
+    """The headings of the sections that quote a statement containing these words."""
+    return [sec.heading for sec in article.sections if any(words in s.text for s in sec.statements)]
+
+
+TOPHACEOUS_GOUT = """---
+title: Long-term care of tophaceous gout
+kind: narrative_review
+year: 2022
+source: "Test Journal of Rheumatology"
+---
+# Long-term care
+Tophaceous gout is treated with urate-lowering therapy to a serum urate target, not by
+routine excision of the tophi.
+"""
+
+
+def test_a_statement_on_how_it_is_treated_is_not_filed_under_assessment(
+    bm25_app: App, tmp_path: Path
+) -> None:
+    """Naming a serum target does not make a treatment statement an assessment."""
+    ingest_texts(bm25_app, tmp_path, {"tophi.md": TOPHACEOUS_GOUT, "flares.md": GOUT_FLARES})
+
+    article = bm25_app.ask("How is gout treated?")
+
+    placed = headings_of(article, "urate-lowering therapy")
+    assert placed == ["Treatment algorithm — step 1: conservative care"], placed
 
 
 PLANTAR_FASCIITIS = """---

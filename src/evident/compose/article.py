@@ -11,7 +11,14 @@ import numpy as np
 
 from evident.compose.audience import is_warning
 from evident.compose.question import QuestionFrame
-from evident.compose.sections import ANSWER_CUE, LEAD_CUE, SECTIONS, patient_groups, place
+from evident.compose.sections import (
+    ANSWER_CUE,
+    LEAD_CUE,
+    SECTIONS,
+    SPECIAL_HEADING,
+    patient_groups,
+    place,
+)
 from evident.config import ComposeSettings
 from evident.index.lexical import tokenize
 from evident.index.vocab import Term, mentions, term_key, words
@@ -473,6 +480,10 @@ def compose_article(
     rest = sorted((c for c in candidates if c not in bottom), key=lambda c: not is_warning(c.text))
 
     rules = SECTIONS[frame.qtype]
+    # A statement about a patient group the question does not name (dialysis, diabetes,
+    # children …) is a special consideration, whatever else it is about.
+    special = next((i for i, r in enumerate(rules) if r.heading == SPECIAL_HEADING), None)
+    asked_groups = patient_groups(frame.question)
     has_guideline = any(c.is_guideline for c in rest)
     has_research = any(not c.is_guideline for c in rest)
     split = has_guideline and has_research
@@ -484,6 +495,8 @@ def compose_article(
             if is_guideline is not None and cand.is_guideline != is_guideline:
                 continue
             slot = place(cand.text, rules)
+            if special is not None and patient_groups(cand.text) - asked_groups:
+                slot = special
             if slot is None or len(buckets[slot]) >= settings.bullets_per_section:
                 continue
             # At most two statements from one document per section keeps sources varied.

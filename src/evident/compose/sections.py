@@ -14,11 +14,14 @@ class SectionRule:
 
     requires: wording a sentence must also have (treatment steps need an action, so
     "HO follows surgery" is not filed under surgery).
+    excludes: wording that keeps a sentence out ("is treated by …" is not assessment,
+    even when it names a serum target).
     """
 
     heading: str
     cue: re.Pattern[str]
     requires: re.Pattern[str] | None = None
+    excludes: re.Pattern[str] | None = None
 
 
 def _cue(*words: str) -> re.Pattern[str]:
@@ -110,6 +113,10 @@ CONSERVATIVE = _cue(
     r"low-phosphate diet",
     r"dialysis",
     r"analgesi",
+    r"medication",
+    r"urate-lowering",
+    r"allopurinol",
+    r"febuxostat",
     r"first-line",
 )
 PROCEDURE = _cue(
@@ -293,14 +300,29 @@ ACTION = _cue(
     r"advis",
 )
 
+# Wording that says how a condition is treated.
+TREATED = _cue(
+    r"(is|are) treated",
+    r"treatment (of|for|is)",
+    r"(is|are) managed",
+    r"management (of|is)",
+    r"first-line",
+    r"mainstay",
+    r"treated (with|by)",
+)
+
+SPECIAL_HEADING = "Special considerations"
+
 TREATMENT_SECTIONS = [
     SectionRule(
-        "Assessment and initial management", _cue(ASSESS.pattern, IMAGING.pattern, LABS.pattern)
+        "Assessment and initial management",
+        _cue(ASSESS.pattern, IMAGING.pattern, LABS.pattern),
+        excludes=TREATED,
     ),
     SectionRule("Treatment algorithm — step 1: conservative care", CONSERVATIVE, ACTION),
     SectionRule("Treatment algorithm — step 2: procedures and surgery", PROCEDURE, ACTION),
     SectionRule("Treatment algorithm — when to escalate or refer", ESCALATE, ACTION),
-    SectionRule("Special considerations", SPECIAL),
+    SectionRule(SPECIAL_HEADING, SPECIAL),
     SectionRule("Follow-up", FOLLOW_UP),
     SectionRule("Cautions and pitfalls", CAUTION),
 ]
@@ -351,16 +373,6 @@ SECTIONS: dict[QuestionType, list[SectionRule]] = {
     ],
 }
 
-# Wording that says how a condition is treated.
-TREATED = _cue(
-    r"(is|are) treated",
-    r"treatment (of|for|is)",
-    r"(is|are) managed",
-    r"management (of|is)",
-    r"first-line",
-    r"mainstay",
-    r"treated (with|by)",
-)
 # The cue a sentence needs to be a bottom-line candidate, by question type.
 ANSWER_CUE: dict[QuestionType, re.Pattern[str]] = {
     QuestionType.TREATMENT: _cue(
@@ -397,6 +409,8 @@ def place(sentence: str, rules: list[SectionRule]) -> int | None:
     best, best_hits = None, 0
     for i, rule in enumerate(rules):
         if rule.requires is not None and not rule.requires.search(sentence):
+            continue
+        if rule.excludes is not None and rule.excludes.search(sentence):
             continue
         hits = len(rule.cue.findall(sentence))
         if hits > best_hits:
