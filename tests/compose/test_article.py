@@ -313,6 +313,28 @@ def test_a_statement_on_how_it_is_treated_is_not_filed_under_assessment(
     assert placed == ["Treatment algorithm — step 1: conservative care"], placed
 
 
+GOUT_TIMING = """---
+title: Timing of gout flare treatment
+kind: narrative_review
+year: 2021
+source: "Test Journal of Rheumatology"
+---
+# Timing
+Treatment of a gout flare works best when started within 24 hours of the first symptoms.
+"""
+
+
+def test_a_treatment_statement_that_fits_no_step_is_still_shown(
+    bm25_app: App, tmp_path: Path
+) -> None:
+    """Keeping treatment statements out of Assessment must not drop one that fits nowhere else."""
+    ingest_texts(bm25_app, tmp_path, {"timing.md": GOUT_TIMING, "flares.md": GOUT_FLARES})
+
+    article = bm25_app.ask("How are gout flares treated?")
+
+    assert headings_of(article, "within 24 hours") == ["Assessment and initial management"]
+
+
 PLANTAR_FASCIITIS = """---
 title: Assessing heel pain from plantar fasciitis
 kind: narrative_review

@@ -14,8 +14,8 @@ class SectionRule:
 
     requires: wording a sentence must also have (treatment steps need an action, so
     "HO follows surgery" is not filed under surgery).
-    excludes: wording that keeps a sentence out ("is treated by …" is not assessment,
-    even when it names a serum target).
+    excludes: wording that sends a sentence to another fitting section first ("is treated
+    by …" is not assessment, even when it names a serum target).
     """
 
     heading: str
@@ -405,14 +405,20 @@ LEAD_CUE: dict[QuestionType, re.Pattern[str]] = {
 
 
 def place(sentence: str, rules: list[SectionRule]) -> int | None:
-    """Return the index of the section a sentence belongs to (most cue hits, then order)."""
+    """Return the index of the section a sentence belongs to (most cue hits, then order).
+
+    A rule's excludes is a preference: such a sentence goes elsewhere when another section
+    fits, and is still shown under this one when none does.
+    """
     best, best_hits = None, 0
+    fallback, fallback_hits = None, 0
     for i, rule in enumerate(rules):
         if rule.requires is not None and not rule.requires.search(sentence):
             continue
-        if rule.excludes is not None and rule.excludes.search(sentence):
-            continue
         hits = len(rule.cue.findall(sentence))
-        if hits > best_hits:
+        if rule.excludes is not None and rule.excludes.search(sentence):
+            if hits > fallback_hits:
+                fallback, fallback_hits = i, hits
+        elif hits > best_hits:
             best, best_hits = i, hits
-    return best
+    return best if best is not None else fallback
