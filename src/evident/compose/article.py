@@ -385,7 +385,14 @@ def evidence(
     return usable, notes
 
 
-def _bottom_line(frame: QuestionFrame, answering: list[Candidate]) -> list[Candidate]:
+def _about_other_group(text: str, asked_groups: frozenset[str]) -> bool:
+    """Whether a sentence is about a patient group the question does not name."""
+    return bool(patient_groups(text) - asked_groups)
+
+
+def _bottom_line(
+    frame: QuestionFrame, answering: list[Candidate], asked_groups: frozenset[str]
+) -> list[Candidate]:
     """Pick one or two answering sentences (from two sources) to lead the article.
 
     Among answering sentences, the lead fits the question best: it is about the body region
@@ -395,15 +402,11 @@ def _bottom_line(frame: QuestionFrame, answering: list[Candidate]) -> list[Candi
     naming the first test. A guideline leads when it fits as well and scores within 10 %.
     """
     asked = regions(f"{frame.site} {frame.context} {frame.question}")
-    asked_groups = patient_groups(f"{frame.context} {frame.question}")
-
-    def other_group(cand: Candidate) -> bool:
-        return bool(patient_groups(cand.text) - asked_groups)
 
     def misfit(cand: Candidate) -> tuple[bool, bool, bool, bool]:
         return (
             region_fit(regions(cand.text), asked) < 0,
-            other_group(cand),
+            _about_other_group(cand.text, asked_groups),
             bool(asked_groups) and not asked_groups & patient_groups(cand.text),
             not LEAD_CUE[frame.qtype].search(cand.text),
         )
@@ -421,7 +424,8 @@ def _bottom_line(frame: QuestionFrame, answering: list[Candidate]) -> list[Candi
         if len(bottom) == 2:
             break
         other_source = cand is not lead and cand.hit.document_id != lead.hit.document_id
-        if other_source and cand.score >= 0.85 * lead.score and not other_group(cand):
+        close = cand.score >= 0.85 * lead.score
+        if other_source and close and not _about_other_group(cand.text, asked_groups):
             bottom.append(cand)
     return bottom
 
@@ -474,7 +478,9 @@ def compose_article(
         or [c for c in candidates if cue.search(c.text) and not _NEGATED.search(c.text)]
         or candidates
     )
-    bottom = _bottom_line(frame, answering)
+    # The context ("in patients on dialysis") is part of the question's wording.
+    asked_groups = patient_groups(frame.question)
+    bottom = _bottom_line(frame, answering, asked_groups)
     # Warning signs are placed before other statements, so a section that fills up drops an
     # ordinary statement rather than a red flag (e.g. aspirating a possibly septic joint).
     rest = sorted((c for c in candidates if c not in bottom), key=lambda c: not is_warning(c.text))
@@ -483,7 +489,6 @@ def compose_article(
     # A statement about a patient group the question does not name (dialysis, diabetes,
     # children …) is a special consideration, whatever else it is about.
     special = next((i for i, r in enumerate(rules) if r.heading == SPECIAL_HEADING), None)
-    asked_groups = patient_groups(frame.question)
     has_guideline = any(c.is_guideline for c in rest)
     has_research = any(not c.is_guideline for c in rest)
     split = has_guideline and has_research
@@ -495,7 +500,7 @@ def compose_article(
             if is_guideline is not None and cand.is_guideline != is_guideline:
                 continue
             slot = place(cand.text, rules)
-            if special is not None and patient_groups(cand.text) - asked_groups:
+            if special is not None and _about_other_group(cand.text, asked_groups):
                 slot = special
             if slot is None or len(buckets[slot]) >= settings.bullets_per_section:
                 continue
@@ -550,7 +555,7 @@ def _abstain(
 ) -> Article:
     condition = frame.condition
     # A question-shaped phrase is no name to write "evidence about …" around.
-    about = "its subject" if frame.reads_as_question and not frame.concepts else condition
+    about = condition if frame.named else "its subject"
     reason = (
         f"The library holds too little evidence about {about} to answer this question "
         f"({found} relevant passage{'s' if found != 1 else ''} found). evident does not fill "

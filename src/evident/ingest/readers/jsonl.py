@@ -8,12 +8,8 @@ from pathlib import Path
 
 from evident.errors import ParseFailure
 from evident.ingest.normalise import normalise_text
-from evident.ingest.readers.base import decode_utf8, join_sections
-from evident.ingest.readers.markdown import (
-    markdown_sections,
-    meta_from_front_matter,
-    unwrap_paragraphs,
-)
+from evident.ingest.readers.base import decode_utf8
+from evident.ingest.readers.markdown import meta_from_front_matter, read_markdown
 from evident.models import ParsedDocument
 
 _NOTHING_INGESTED = "fix that line and ingest again (no record from this file was ingested)"
@@ -59,5 +55,5 @@ class JsonlReader:
             raise fail(problem) from exc
         # Text is Markdown, read as in .md files: headings become sections, and a
         # paragraph hard-wrapped over several lines is one paragraph.
-        text, sections = join_sections(markdown_sections(unwrap_paragraphs(body)))
+        text, sections = read_markdown(body)
         return ParsedDocument(text=text, meta=meta, sections=sections, format="jsonl")

@@ -12,7 +12,7 @@ import yaml
 
 from evident.errors import ParseFailure
 from evident.ingest.readers.base import decode_utf8, infer_kind, join_sections
-from evident.models import DocumentKind, DocumentMeta, ParsedDocument
+from evident.models import DocumentKind, DocumentMeta, ParsedDocument, SourceSection
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _KNOWN = {
@@ -158,6 +158,15 @@ def markdown_sections(body: str) -> list[tuple[str, str]]:
     return parts
 
 
+def read_markdown(body: str) -> tuple[str, tuple[SourceSection, ...]]:
+    """Return a Markdown body's text and sections: wrapped paragraphs joined, headings cut.
+
+    Every reader of Markdown text (.md files, a JSONL record's text) reads it through here,
+    so they cannot drift apart.
+    """
+    return join_sections(markdown_sections(unwrap_paragraphs(body)))
+
+
 class MarkdownReader:
     name = "markdown"
     suffixes = (".md", ".markdown")
@@ -184,7 +193,7 @@ class MarkdownReader:
             path.stem.replace("-", " ").replace("_", " "),
         )
         meta = meta_from_front_matter(path, dict(post.metadata), first_heading)
-        text, sections = join_sections(markdown_sections(unwrap_paragraphs(post.content)))
+        text, sections = read_markdown(post.content)
         if not text:
             raise ParseFailure(f"{path}: the document has front matter but no body text")
         yield ParsedDocument(text=text, meta=meta, sections=sections, format="markdown")
