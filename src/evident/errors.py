@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EvidentError(Exception):
     """Base class. Messages say what went wrong, quote the value and say what to do next."""
@@ -42,3 +44,39 @@ class IndexMismatch(BackendUnavailable):
 class GeneratorFailed(BackendUnavailable):
     """The configured language model could not write a usable reply (unreachable, timed
     out, rate limited past the budget, refused the request, or replied malformed JSON)."""
+
+
+class Unauthenticated(EvidentError):
+    """No valid token where one is needed (HTTP 401)."""
+
+
+class PayloadTooLarge(EvidentError):
+    """An upload is over api.max_upload_mb (HTTP 413)."""
+
+
+# The HTTP status of each kind of error, most specific first (IndexMismatch is a
+# BackendUnavailable, for instance). Every front end reports errors with these numbers.
+STATUS: list[tuple[type[EvidentError], int]] = [
+    (Unauthenticated, 401),
+    (PayloadTooLarge, 413),
+    (UnsupportedFormat, 415),
+    (ParseFailure, 422),
+    (InvalidInput, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PermissionDenied, 403),
+    (BackendUnavailable, 503),
+]
+
+
+def status_for(exc: EvidentError) -> int:
+    """Return the HTTP status that stands for this error."""
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def error_body(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:
+    """The one error shape every front end returns: {"ok": false, "error", "errors", "status"}."""
+    return {"ok": False, "error": message, "errors": errors or [], "status": status}

@@ -11,46 +11,22 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evident.errors import (
-    BackendUnavailable,
-    Conflict,
     EvidentError,
-    InvalidInput,
-    NotFound,
-    ParseFailure,
-    PermissionDenied,
-    UnsupportedFormat,
+    PayloadTooLarge,
+    Unauthenticated,
+    error_body,
+    status_for,
 )
 
-log = logging.getLogger(__name__)
-
-
-class Unauthenticated(EvidentError):
-    """No valid bearer token, on a server that is not public (HTTP 401)."""
-
-
-class PayloadTooLarge(EvidentError):
-    """An upload is over api.max_upload_mb (HTTP 413)."""
-
-
-# Most specific first: IndexMismatch is a BackendUnavailable, for instance.
-STATUS: list[tuple[type[EvidentError], int]] = [
-    (Unauthenticated, 401),
-    (PayloadTooLarge, 413),
-    (UnsupportedFormat, 415),
-    (ParseFailure, 422),
-    (InvalidInput, 400),
-    (NotFound, 404),
-    (Conflict, 409),
-    (PermissionDenied, 403),
-    (BackendUnavailable, 503),
+__all__ = [
+    "PayloadTooLarge",
+    "Unauthenticated",
+    "error_response",
+    "install_error_handlers",
+    "status_for",
 ]
 
-
-def status_for(exc: EvidentError) -> int:
-    for kind, status in STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 400
+log = logging.getLogger(__name__)
 
 
 def error_response(
@@ -59,8 +35,7 @@ def error_response(
     errors: list[Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = {"ok": False, "error": message, "errors": errors or [], "status": status}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(status, message, errors), status_code=status, headers=headers)
 
 
 def _one_line(text: str) -> str:
