@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +21,7 @@ from evident.compose.question import QuestionFrame, analyse, validate_question
 from evident.config import Settings
 from evident.errors import InvalidInput, NotFound, PermissionDenied
 from evident.index.build import SearchIndex, build_index, embed_missing, load_index
+from evident.index.codes import ClinicalTerm, ConditionMatch, match_condition, medication_name
 from evident.index.retrieve import Filters, retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
 from evident.ingest.pipeline import ingest_path
@@ -37,6 +38,7 @@ from evident.models import (
 from evident.protocols import Embedder, FloatMatrix, Generator
 from evident.registry import EMBEDDERS, GENERATORS, backend
 from evident.review.records import Answer, ArticleRecord, Job, JobStatus, Role, User
+from evident.review.suggest import Suggestion, suggest_articles
 from evident.review.threads import Thread, Turn
 from evident.review.users import authenticate, create_user, issue_token
 from evident.review.workflow import Editorial
@@ -57,6 +59,16 @@ class Gathered:
     flagged: list[Hit]
     query_vector: FloatMatrix | None
     relevance: dict[str, float] | None
+
+
+@dataclass(frozen=True)
+class PatientSuggestions:
+    """Articles offered for a patient: the conditions that mapped to the vocabulary, the
+    ones that did not (as the record labels them), and the chosen articles."""
+
+    matched: list[ConditionMatch]
+    unmatched: list[str]
+    suggestions: list[Suggestion]
 
 
 @dataclass
@@ -300,6 +312,75 @@ class App:
             return None
         stored, similarity = found
         return Answer(stored.article, "published", stored.record, round(similarity, 3))
+
+    def answer_for(self, question: str, audience: Audience, viewer: User) -> Answer:
+        """Answer a question for a viewer who may not be allowed to see drafts.
+
+        The published article that matches comes first. A freshly composed article is a
+        draft, pending human review, and only authors and up may see one.
+
+        Raises:
+            NotFound: no published article matches and the viewer is a reader.
+        """
+        published = self.published_answer(question, audience)
+        if published is not None:
+            return published
+        if not viewer.role.at_least(Role.AUTHOR):
+            raise NotFound(
+                f"no published article answers {question!r} yet, and {viewer.name} "
+                f"({viewer.role.value}) may see published articles only; search the library's "
+                "passages instead, or ask an author to compose an article for review"
+            )
+        return self.answer(question, audience, fresh=True)
+
+    # -- clinical decision support (CDS Hooks) --------------------------------------------
+    def suggest_for_patient(
+        self,
+        conditions: Sequence[ClinicalTerm],
+        medications: Sequence[ClinicalTerm] = (),
+        *,
+        require_mention: bool = False,
+        actor: str = "cds",
+        hook: str = "",
+        limit: int = 3,
+    ) -> PatientSuggestions:
+        """Offer up to `limit` saved articles about a patient's conditions.
+
+        Conditions map to the vocabulary by code (data/codes.yaml) or display text.
+        Drafts are offered only when cds.allow_drafts is set. Each offered article gets
+        an audit event naming the hook and the caller; nothing about the patient is kept.
+
+        Args:
+            medications: the patient's medications, or the ones being ordered.
+            require_mention: offer only articles that name one of the medications.
+        """
+        matched: list[ConditionMatch] = []
+        unmatched: list[str] = []
+        for term in conditions:
+            match = match_condition(term, self.vocabulary)
+            if match is None:
+                unmatched.append(term.label())
+            else:
+                matched.append(match)
+        suggestions = suggest_articles(
+            self.articles,
+            self.vocabulary,
+            matched,
+            [medication_name(m) for m in medications],
+            allow_drafts=self.settings.cds.allow_drafts,
+            require_mention=require_mention,
+            limit=limit,
+        )
+        for suggestion in suggestions:
+            record = suggestion.stored.record
+            self.articles.append_event(
+                actor=actor,
+                action="cds_card",
+                article_id=record.article_id,
+                revision=record.revision,
+                comment=f"offered as a {hook or 'CDS'} card",
+            )
+        return PatientSuggestions(matched, unmatched, suggestions)
 
     # -- follow-up questions (threads) ----------------------------------------------------------
     @cached_property

@@ -117,6 +117,31 @@ class ApiSettings(BaseModel):
     max_upload_mb: float = Field(20.0, description="Largest document upload accepted (MB).")
 
 
+class McpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
+    host: str = Field(
+        "127.0.0.1", description="Address `evident mcp --http` binds to (stdio needs none)."
+    )
+    port: int = Field(8765, description="Port `evident mcp --http` listens on.")
+    path: str = Field("/mcp", description="URL path of the streamable HTTP endpoint.")
+
+
+class CdsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
+    allow_drafts: bool = Field(
+        False,
+        description="Let CDS Hooks cards show articles that no reviewer has approved yet "
+        "(labelled 'pending human review'); off, only published articles become cards.",
+    )
+    web_base_url: str = Field(
+        "",
+        description="Base URL of the web app that card links point to (e.g. "
+        "https://evident.example.org); empty uses the address the request came to.",
+    )
+
+
 class GeneratorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
 
@@ -167,6 +192,8 @@ class Settings(BaseSettings):
     verify: VerifySettings = Field(default_factory=VerifySettings)  # type: ignore[arg-type]
     api: ApiSettings = Field(default_factory=ApiSettings)  # type: ignore[arg-type]
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)  # type: ignore[arg-type]
+    mcp: McpSettings = Field(default_factory=McpSettings)  # type: ignore[arg-type]
+    cds: CdsSettings = Field(default_factory=CdsSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(
