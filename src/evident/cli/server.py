@@ -1,4 +1,4 @@
-"""Serving: the HTTP API and web app, and the OpenAPI document."""
+"""Serving: the HTTP API and web app, the MCP tool server, and the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -45,6 +45,52 @@ def serve(
         workers=workers,
         log_level="info",
     )
+
+
+@cli.command()
+def mcp(
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EVIDENT_MCP_TOKEN",
+            help="API token of the user the tools act as (default: $EVIDENT_MCP_TOKEN; "
+            "without one, an anonymous reader who sees published articles only).",
+        ),
+    ] = None,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP instead of stdio.")
+    ] = False,
+    host: Annotated[str | None, typer.Option(help="Address for --http (default: mcp.host).")] = (
+        None
+    ),
+    port: Annotated[int | None, typer.Option(help="Port for --http (default: mcp.port).")] = None,
+) -> None:
+    """Run the MCP tool server (search_library, ask, get_article, get_document) over stdio."""
+    from evident.errors import Unauthenticated
+    from evident.mcp.server import build_server  # the MCP SDK loads only for this command
+    from evident.review.records import ANONYMOUS
+
+    app = state.app()
+    viewer = ANONYMOUS
+    if token:
+        found = app.authenticate(token)
+        if found is None:
+            raise Unauthenticated(
+                "the MCP token is not a valid API token; ask an admin for one "
+                "(`evident users token NAME`) or leave it out to read published articles only"
+            )
+        viewer = found
+    server = build_server(app, viewer)
+    if not http:
+        server.run("stdio")
+        return
+    settings = app.settings.mcp
+    bind, listen = host or settings.host, port or settings.port
+    err.print(
+        f"evident MCP server for {viewer.name} ({viewer.role.value}) on "
+        f"http://{bind}:{listen}{settings.path}"
+    )
+    server.run("streamable-http", host=bind, port=listen, streamable_http_path=settings.path)
 
 
 @cli.command()
