@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ __all__ = [
     "error_response",
     "install_error_handlers",
     "status_for",
+    "validation_response",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,19 +64,28 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    return validation_response(422, exc.errors(), "invalid request", strip=1)
+
+
+def validation_response(
+    status: int, errors: Sequence[Any], lead: str, strip: int = 0, hint: str = ""
+) -> JSONResponse:
+    """A validation failure in the one error shape: each field's place and problem, never
+    the value sent. strip: leading parts of each place to leave out of the message
+    ("body" for a request body)."""
     details = [
         {
             "loc": [str(part) for part in error.get("loc", ())],
             "message": str(error.get("msg", "")),
             "type": str(error.get("type", "")),
         }
-        for error in exc.errors()
+        for error in errors
     ]
     summary = "; ".join(
-        f"{'.'.join(d['loc'][1:] or d['loc'])}: {d['message']}" for d in details[:3]
+        f"{'.'.join(d['loc'][strip:] or d['loc']) or 'body'}: {d['message']}" for d in details[:3]
     )
     more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
-    return error_response(422, f"invalid request: {summary}{more}", details)
+    return error_response(status, f"{lead}: {summary}{more}{hint}", details)
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:

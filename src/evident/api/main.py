@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from evident import __version__
 from evident.api.errors import install_error_handlers
-from evident.api.routers import articles, documents, stream, system, threads, users
+from evident.api.routers import articles, cds, documents, stream, system, threads, users
 from evident.app import App, build_app
 from evident.config import load_settings
 
@@ -51,6 +51,8 @@ def _make_api() -> FastAPI:
         threads.router,
     ):
         api.include_router(router, prefix=PREFIX)
+    # CDS Hooks services live at the path the specification names, outside /api/v1.
+    api.include_router(cds.router)
     from evident.web import install_web  # the web pages share this app (no import cycle)
 
     install_web(api)
