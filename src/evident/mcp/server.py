@@ -20,7 +20,7 @@ from mcp.types import CallToolResult, TextContent
 from evident import __version__
 from evident.app import App
 from evident.compose.render import STATUS_LABEL, to_json, to_markdown
-from evident.errors import EvidentError, InvalidInput, error_body, status_for
+from evident.errors import EvidentError, InvalidInput, NotFound, error_body, status_for
 from evident.models import Article, Audience, DocumentMeta, Hit
 from evident.review.records import ArticleRecord, User
 
@@ -209,7 +209,13 @@ def _get_article(app: App, viewer: User, article_id: str, fmt: str) -> Payload:
 def _get_document(app: App, document_id: str) -> Payload:
     if not document_id.strip():
         raise InvalidInput("the document id is empty; search_library gives document ids")
-    doc = app.store.get_document(document_id.strip())
+    try:
+        doc = app.store.get_document(document_id.strip())
+    except NotFound:
+        raise NotFound(
+            f"no document {document_id!r} in the library; search_library gives the document "
+            "ids and citation keys of its passages"
+        ) from None
     payload = {
         "ok": True,
         "status": SOURCE_STATUS,

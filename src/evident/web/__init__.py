@@ -18,7 +18,7 @@ from evident.review.records import ANONYMOUS
 
 def _is_api(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/openapi", "/docs", "/redoc"))
+    return path.startswith(("/api/", "/cds-services", "/openapi", "/docs", "/redoc"))
 
 
 async def _error_page(request: Request, exc: Exception) -> Response:

@@ -257,7 +257,8 @@ def _card(suggestion: Suggestion, base: str) -> dict[str, Any]:
         marks = n.marks(statement)
         cited += [m for m in marks if m not in cited]
         lines.append(f"{statement.text} {' '.join(f'[{m}]' for m in marks)}".strip())
-    status = label if reviewed else f"{label} (pending human review)"
+    # Every unreviewed state's label already says "pending human review".
+    status = label
     if record.reviewed_by and reviewed:
         status += f" by {record.reviewed_by}"
         if record.reviewed_at:
