@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from evident.app import App, build_app
 from evident.config import load_settings
+from serving import PublishedDemo, build_published_demo
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "tests" / "data"
@@ -65,6 +66,13 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     application.refresh_index()
     yield application
     application.store.close()
+
+
+@pytest.fixture(scope="session")
+def published_demo(tmp_path_factory: pytest.TempPathFactory) -> PublishedDemo:
+    """The demo library, BM25 only, with two published articles (gout, diabetic foot
+    osteomyelitis), a draft (hallux rigidus) and users ann, bob, eve and rita."""
+    return build_published_demo(tmp_path_factory.mktemp("published") / "library", DEMO_LIBRARY)
 
 
 @pytest.fixture
