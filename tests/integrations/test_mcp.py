@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
+from evident.localserver import free_port, stop
 from serving import EVIDENT, PublishedDemo
 
 T = TypeVar("T")
@@ -40,6 +46,17 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
             return await work()
 
     return anyio.run(bounded)
+
+
+def wait_until_port(port: int, process: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    """Wait until something listens on 127.0.0.1:port (False if the process exits first)."""
+    deadline = time.monotonic() + timeout_s
+    while process.poll() is None and time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
 
 
 def payload(result: CallToolResult) -> dict[str, Any]:
@@ -225,8 +242,6 @@ def test_a_bad_argument_is_an_error_in_the_one_shape(published_demo: PublishedDe
 
 
 def test_an_invalid_token_stops_the_server_with_one_line(published_demo: PublishedDemo) -> None:
-    import subprocess
-
     done = subprocess.run(
         [str(EVIDENT), "--library", str(published_demo.library), "mcp", "--token", "wrong"],
         env=published_demo.env,
@@ -239,3 +254,32 @@ def test_an_invalid_token_stops_the_server_with_one_line(published_demo: Publish
     assert done.returncode == 1
     assert done.stdout == ""
     assert "error: the MCP token is not a valid API token" in done.stderr
+
+
+def test_streamable_http_serves_the_same_tools(
+    published_demo: PublishedDemo, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {**published_demo.env, "EVIDENT_MCP_TOKEN": published_demo.tokens["rita"]}
+    args = ["--library", str(published_demo.library), "mcp", "--http", "--port", str(port)]
+    with (tmp_path / "mcp.log").open("w") as log:
+        process = subprocess.Popen([str(EVIDENT), *args], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/mcp"
+
+    async def work() -> CallToolResult:
+        async with (
+            streamable_http_client(url) as (read, write),
+            ClientSession(read, write, read_timeout_seconds=120) as client,
+        ):
+            await client.initialize()
+            return await client.call_tool("ask", {"question": "How is a gout flare treated?"})
+
+    try:
+        assert wait_until_port(port, process, 60), (tmp_path / "mcp.log").read_text()
+        found = payload(run(work))
+    finally:
+        stop(process, 20)
+
+    assert found["article_id"] == published_demo.published["gout"]
+    assert found["status_label"] == "Approved and published"
+    assert "for rita (reader) on http://127.0.0.1:" in (tmp_path / "mcp.log").read_text()
