@@ -4,7 +4,8 @@ Placeholders in the README stand for the reader's own files; the test maps them 
 own data: `var/demo-library` is the demo library built by the session fixture,
 `~/clinic-library` a fresh library, `~/Documents/guidelines/` the synthetic test documents
 and `3f2a1c` the id of a document in that library. `evident serve` runs until stopped, so
-it is started, asked for /api/v1/health and stopped. `make` commands are exercised by CI.
+it is started, asked for /api/v1/health and stopped; `evident mcp` is sent a client's
+opening handshake on stdin and must answer it. `make` commands are exercised by CI.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from evident.localserver import free_port, stop, wait_until_answering
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "tests" / "data"
 EVIDENT = str(Path(sys.executable).parent / "evident")
+MCP_HELLO = (
+    '{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": '
+    '"2025-06-18", "capabilities": {}, "clientInfo": {"name": "readme", "version": "0"}}}\n'
+)
 
 
 def readme_commands() -> list[str]:
@@ -82,6 +87,15 @@ def test_every_readme_command_runs(demo_app: App, tmp_path: Path) -> None:
                     pytest.fail(f"`{command}` did not answer /api/v1/health")
             finally:
                 stop(proc, 30)
+            continue
+        if args[-1] == "mcp":
+            # The MCP server talks JSON-RPC on stdin and stdout and stops at end of input:
+            # it must answer the handshake a client opens with.
+            result = subprocess.run(
+                [EVIDENT, *args], input=MCP_HELLO, capture_output=True, text=True, env=env
+            )
+            assert result.returncode == 0, f"`{command}` failed: {result.stderr[-500:]}"
+            assert '"serverInfo":{"name":"evident"' in result.stdout, result.stdout[:500]
             continue
         result = subprocess.run([EVIDENT, *args], capture_output=True, text=True, env=env)
         assert result.returncode == 0, f"`{command}` failed: {result.stderr[-500:]}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -307,3 +309,30 @@ def test_drafts_become_cards_only_when_allowed_and_say_pending_human_review(
     assert card["source"]["label"] == "evident: pending human review"
     assert "**Review status:** Pending human review." in card["detail"]
     assert card["links"][0]["url"] == f"https://evident.example.org/articles/{published_demo.draft}"
+
+
+def documented(marker: str) -> Any:
+    """The JSON block that follows `<!-- marker -->` in docs/integrations.md."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "integrations.md").read_text()
+    block = re.search(rf"<!-- {marker} -->\n```json\n(.*?)```", text, flags=re.S)
+    assert block, marker
+    return json.loads(block.group(1))
+
+
+def test_the_documented_sample_request_gives_the_documented_cards(
+    http: httpx.Client, served: str, published_demo: PublishedDemo
+) -> None:
+    expected = documented("cds-response")["cards"]
+
+    found = cards(http.post("/cds-services/evident-patient-view", json=documented("cds-request")))
+
+    assert [c["summary"] for c in found] == [c["summary"] for c in expected]
+    assert [set(c) for c in found] == [set(c) for c in expected]
+    assert [c["links"][0]["url"] for c in found] == [
+        f"{served}/articles/{published_demo.published[name]}"
+        for name in ("gout", "diabetic foot osteomyelitis")
+    ]
+    # The same text apart from the review date, which is the day the test library was built.
+    assert [re.sub(r"on \d{4}-\d\d-\d\d", "", c["detail"]) for c in found] == [
+        re.sub(r"on \d{4}-\d\d-\d\d", "", c["detail"]) for c in expected
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -283,3 +284,39 @@ def test_streamable_http_serves_the_same_tools(
     assert found["article_id"] == published_demo.published["gout"]
     assert found["status_label"] == "Approved and published"
     assert "for rita (reader) on http://127.0.0.1:" in (tmp_path / "mcp.log").read_text()
+
+
+def test_the_documented_client_configuration_starts_the_server(
+    published_demo: PublishedDemo,
+) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "integrations.md").read_text()
+    block = re.search(r"<!-- mcp-config -->\n```json\n(.*?)```", text, flags=re.S)
+    assert block
+    server = json.loads(block.group(1))["mcpServers"]["evident"]
+    args = [
+        str(published_demo.library) if a == "/srv/evident/library" else a for a in server["args"]
+    ]
+    env = {
+        **published_demo.env,
+        **server["env"],
+        "EVIDENT_MCP_TOKEN": published_demo.tokens["rita"],
+    }
+    assert Path(server["command"]).name == EVIDENT.name and set(server["env"]) == {
+        "EVIDENT_MCP_TOKEN"
+    }
+
+    async def work() -> Any:
+        params = StdioServerParameters(command=str(EVIDENT), args=args, env=env)
+        async with (
+            stdio_client(params) as (read, write),
+            ClientSession(read, write, read_timeout_seconds=120) as client,
+        ):
+            await client.initialize()
+            return await client.list_tools()
+
+    assert {tool.name for tool in run(work).tools} == {
+        "search_library",
+        "ask",
+        "get_article",
+        "get_document",
+    }
