@@ -252,6 +252,12 @@ def test_a_wrong_hook_or_missing_prefetch_is_refused(http: httpx.Client) -> None
     )
     assert missing.status_code == 412 and missing.json()["status"] == 412
     assert "prefetch 'conditions' is missing" in missing.json()["error"]
+    unknown = http.post("/cds-services/other", json=request("patient-view", [GOUT]))
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == (
+        "no CDS service 'other'; GET /cds-services lists: evident-patient-view, "
+        "evident-order-select"
+    )
 
 
 def test_a_private_server_needs_a_token(served: str) -> None:

@@ -153,7 +153,38 @@ def discovery() -> dict[str, Any]:
     return {"services": list(SERVICES.values())}
 
 
-@router.post("/{service_id}", response_model=None)
+# The body is parsed by the service itself (a malformed request is a 400, as CDS clients
+# expect, not the API's 422), so its schema is given to OpenAPI here.
+_REQUEST_SCHEMA = {
+    "type": "object",
+    "required": ["hook", "hookInstance", "context"],
+    "properties": {
+        "hook": {"type": "string", "enum": ["patient-view", "order-select"]},
+        "hookInstance": {"type": "string"},
+        "fhirServer": {"type": "string"},
+        "context": {
+            "type": "object",
+            "description": "patientId; for order-select also selections and draftOrders.",
+        },
+        "prefetch": {
+            "type": "object",
+            "description": "conditions (a Bundle of Condition) and medications (a Bundle of "
+            "MedicationRequest), as the discovery templates name them.",
+        },
+    },
+}
+
+
+@router.post(
+    "/{service_id}",
+    response_model=None,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _REQUEST_SCHEMA}},
+        }
+    },
+)
 async def call_service(
     service_id: str, request: Request, app: AppDep, user: CdsUser
 ) -> dict[str, Any] | JSONResponse:
