@@ -227,19 +227,32 @@ def test_get_document_by_citation_key_returns_metadata_and_passages(
     assert hit["chunk_id"] in {p["chunk_id"] for p in document["passages"]}
 
 
-def test_a_bad_argument_is_an_error_in_the_one_shape(published_demo: PublishedDemo) -> None:
-    async def work() -> CallToolResult:
+def test_bad_arguments_are_errors_in_the_one_shape(published_demo: PublishedDemo) -> None:
+    async def work() -> list[CallToolResult]:
         async with session(published_demo) as client:
-            return await client.call_tool(
-                "ask", {"question": "How is a gout flare treated?", "audience": "surgeon"}
-            )
+            return [
+                await client.call_tool(
+                    "ask", {"question": "How is a gout flare treated?", "audience": "surgeon"}
+                ),
+                await client.call_tool(
+                    "get_article", {"article_id": published_demo.published["gout"], "format": "pdf"}
+                ),
+                await client.call_tool("search_library", {"query": "gout", "k": 500}),
+                await client.call_tool("search_library", {"query": "  "}),
+            ]
 
-    assert payload(run(work)) == {
-        "ok": False,
-        "error": "audience 'surgeon' is not known; use one of: physician, nurse, student, patient",
-        "errors": [],
-        "status": 400,
-    }
+    results = run(work)
+
+    assert all(r.is_error for r in results)
+    assert [payload(r)["error"] for r in results] == [
+        "audience 'surgeon' is not known; use one of: physician, nurse, student, patient",
+        "format 'pdf' is not known; use one of: markdown, json",
+        "k must be between 1 and 50, not 500",
+        "the query is empty; give a question or keywords",
+    ]
+    assert {
+        (payload(r)["ok"], payload(r)["status"], payload(r)["errors"] == []) for r in results
+    } == {(False, 400, True)}
 
 
 def test_an_invalid_token_stops_the_server_with_one_line(published_demo: PublishedDemo) -> None:
