@@ -29,7 +29,8 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the web app (/) and the REST API (/api/v1; OpenAPI at /openapi.json) with uvicorn."""
+    """Serve the web app (/), the REST API (/api/v1; OpenAPI at /openapi.json) and CDS Hooks
+    (/cds-services) with uvicorn."""
     import uvicorn
 
     settings = load_settings(library=state.library)
@@ -65,7 +66,8 @@ def mcp(
     ),
     port: Annotated[int | None, typer.Option(help="Port for --http (default: mcp.port).")] = None,
 ) -> None:
-    """Run the MCP tool server (search_library, ask, get_article, get_document) over stdio."""
+    """Run the MCP tool server (search_library, ask, get_article, get_document) over stdio,
+    or streamable HTTP with --http."""
     from evident.errors import Unauthenticated
     from evident.mcp.server import build_server  # the MCP SDK loads only for this command
     from evident.review.records import ANONYMOUS
