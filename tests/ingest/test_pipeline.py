@@ -219,6 +219,25 @@ def supported() -> str:
     return " ".join(sorted({s for r in all_readers() for s in getattr(r, "suffixes", ())}))
 
 
+YAML_BOMB = (
+    b"---\ntitle: Laughs\n"
+    b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    b"b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    b"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    b"f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    b"g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+    b"h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+    b"i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+    b"---\n# Laughs\n\nBody.\n"
+)
+YAML_ALIAS_REASON = (
+    "the YAML front matter uses the alias *a (line 4); evident does not expand YAML "
+    "aliases, which can blow a few bytes up to gigabytes. Write the value out in full and "
+    "ingest again"
+)
+
 BAD_INPUTS: dict[str, tuple[str, bytes | None, str]] = {
     # name: (file name, content or None for "does not exist", expected reason after "<path>: ")
     "missing": (
@@ -245,6 +264,14 @@ BAD_INPUTS: dict[str, tuple[str, bytes | None, str]] = {
         b"---\ntitle: [unclosed\nkind: guideline\n---\n# Gout\n\nBody text about gout.\n",
         "the YAML front matter is malformed (did not find expected ',' or ']' at line 3); "
         "fix the block between the --- lines and ingest again",
+    ),
+    # 374 bytes that expand to 10^9 strings when the aliases are followed ("billion laughs").
+    "yaml-alias-bomb": ("laughs.md", YAML_BOMB, YAML_ALIAS_REASON),
+    "yaml-too-long": (
+        "long-front-matter.md",
+        b"---\ntitle: Gout\nnote: " + b"x" * 70_000 + b"\n---\n# Gout\n\nBody text.\n",
+        "the front matter is 70,020 characters long, over the 65,536 limit; keep it to a few "
+        "fields, move long text into the body and ingest again",
     ),
 }
 
@@ -276,6 +303,25 @@ def test_bad_file_is_recorded_as_failed_and_the_batch_goes_on(
         assert bad.read_bytes() == content
     else:
         assert not bad.exists()
+
+
+def test_yaml_alias_bomb_is_refused_quickly_and_in_little_memory(
+    bm25_app: App, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "laughs.md"
+    bomb.write_bytes(YAML_BOMB)
+    tracemalloc.start()
+    started = time.perf_counter()
+
+    [failed] = bm25_app.ingest([bomb]).results
+
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert failed.status is IngestStatus.FAILED
+    assert failed.reason == f"{bomb}: {YAML_ALIAS_REASON}"
+    assert elapsed < 2.0
+    assert peak < 20_000_000
 
 
 def test_bad_file_inside_a_folder_fails_alone(bm25_app: App, sample_docs: Path) -> None:
