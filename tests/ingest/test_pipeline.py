@@ -324,6 +324,49 @@ def test_yaml_alias_bomb_is_refused_quickly_and_in_little_memory(
     assert peak < 20_000_000
 
 
+def test_symlinks_leaving_the_folder_looping_or_dangling_are_refused_and_recorded(
+    bm25_app: App, sample_docs: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Private notes that must never become a document.\n", encoding="utf-8")
+    (sample_docs / "passwd.txt").symlink_to("/etc/passwd")
+    (sample_docs / "secret.txt").symlink_to(secret)
+    (sample_docs / "outside").symlink_to(tmp_path, target_is_directory=True)
+    (sample_docs / "loop.md").symlink_to(sample_docs / "loop.md")
+    (sample_docs / "gone.md").symlink_to(sample_docs / "deleted.md")
+    (sample_docs / "alias.md").symlink_to(sample_docs / "achilles-trial.md")
+
+    report = bm25_app.ingest([sample_docs])
+
+    reasons = {Path(r.origin).name: r.reason for r in report.failed}
+    assert reasons == {
+        "passwd.txt": f"{sample_docs}/passwd.txt: a symbolic link to /etc/passwd, outside the "
+        f"folder {sample_docs} being ingested; refused. Copy the file into the folder to "
+        "ingest it",
+        "secret.txt": f"{sample_docs}/secret.txt: a symbolic link to {secret}, outside the "
+        f"folder {sample_docs} being ingested; refused. Copy the file into the folder to "
+        "ingest it",
+        "outside": f"{sample_docs}/outside: a symbolic link to {tmp_path}, outside the "
+        f"folder {sample_docs} being ingested; refused. Copy the file into the folder to "
+        "ingest it",
+        "loop.md": f"{sample_docs}/loop.md: a symbolic link that loops ({sample_docs}/loop.md); "
+        "fix or remove the link and ingest again",
+        "gone.md": f"{sample_docs}/gone.md: a symbolic link to {sample_docs}/deleted.md, which "
+        "does not exist; fix or remove the link and ingest again",
+    }
+    # The link inside the folder is the same file: no failure, no second document.
+    assert titles(bm25_app) == SAMPLE_TITLES
+    assert bm25_app.store.count_documents() == 3
+    assert len(bm25_app.store.failed_sources()) == 5
+    assert all("Private notes" not in text for text in _all_text(bm25_app))
+
+
+def _all_text(app: App) -> list[str]:
+    return [
+        app.store.get_document(document_id).text for document_id, _, _ in app.store.list_documents()
+    ]
+
+
 def test_bad_file_inside_a_folder_fails_alone(bm25_app: App, sample_docs: Path) -> None:
     bad = sample_docs / "broken.txt"
     bad.write_bytes(b"\xff\xfe\x00broken")
