@@ -15,7 +15,7 @@ from dataclasses import replace
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
@@ -23,8 +23,9 @@ from pydantic import BaseModel, Field
 
 from evident import __version__
 from evident.api.deps import AppDep
-from evident.api.errors import PayloadTooLarge, status_for
+from evident.api.errors import status_for
 from evident.api.routers.stream import encode, error_event, sse
+from evident.api.uploads import UPLOAD_BODY, read_upload
 from evident.app import App
 from evident.compose.phrasebook import GROUP_HEADINGS
 from evident.compose.render import (
@@ -485,24 +486,17 @@ def sources(request: Request, app: AppDep, error: str = "") -> HTMLResponse:
     )
 
 
-@router.post("/sources", response_model=None)
-async def upload(
-    request: Request,
-    app: AppDep,
-    file: UploadFile,
-    background: BackgroundTasks,
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    """Keep the uploaded file and ingest it in the background."""
-    session.check_post(request, csrf)
+@router.post("/sources", response_model=None, openapi_extra=UPLOAD_BODY)
+async def upload(request: Request, app: AppDep, background: BackgroundTasks) -> Response:
+    """Keep the uploaded file and ingest it in the background.
+
+    The sign-in, the origin and the declared size are checked before the body is read.
+    """
+    session.check_origin(request)
     user = session.require_role(request, app, Role.EDITOR, "add documents")
-    limit_mb = app.settings.api.max_upload_mb
-    data = await file.read(int(limit_mb * 1_000_000) + 1)
-    if len(data) > limit_mb * 1_000_000:
-        raise PayloadTooLarge(
-            f"the upload {file.filename!r} is over the {limit_mb:g} MB limit; split the file "
-            "or raise api.max_upload_mb (EVIDENT_API__MAX_UPLOAD_MB)"
-        )
-    job = app.accept_upload(file.filename or "upload", data, user)
+    name, data, form = await read_upload(request, app.settings.api.max_upload_mb)
+    csrf = form.get("csrf")
+    session.check_post(request, csrf if isinstance(csrf, str) else "")
+    job = app.accept_upload(name, data, user)
     background.add_task(app.run_job, job.job_id)
     return see_other(f"/sources#job-{job.job_id}")
