@@ -36,7 +36,7 @@ from evident.models import (
 )
 from evident.protocols import Embedder, FloatMatrix, Generator
 from evident.registry import EMBEDDERS, GENERATORS, backend
-from evident.review.records import Answer, ArticleRecord, Job, JobStatus, Role, User
+from evident.review.records import ANONYMOUS, Answer, ArticleRecord, Job, JobStatus, Role, User
 from evident.review.threads import Thread, Turn
 from evident.review.users import authenticate, create_user, issue_token
 from evident.review.workflow import Editorial
@@ -342,7 +342,11 @@ class App:
         return turn
 
     def thread(self, thread_id: str, viewer: User | None = None) -> Thread:
-        """Return a stored thread and its turns (a unique id prefix is enough).
+        """Return a stored thread and its turns.
+
+        A unique id prefix is enough for the command line (no viewer) and for editors and
+        admins; anyone else must give the whole id, since an anonymous thread is shared by
+        its link alone.
 
         Args:
             viewer: when given, the thread must be theirs, anonymous, or they must be an
@@ -351,7 +355,8 @@ class App:
         Raises:
             NotFound: no such thread (or not visible to the viewer).
         """
-        found = self.thread_store.get(thread_id, self._record_or_none)
+        exact = viewer is not None and not viewer.role.at_least(Role.EDITOR)
+        found = self.thread_store.get(thread_id, self._record_or_none, exact=exact)
         if viewer is not None and not _may_see(viewer, found):
             raise NotFound(
                 f"no thread {thread_id!r} visible to {viewer.name}; list your threads with "
@@ -360,9 +365,13 @@ class App:
         return found
 
     def threads(self, limit: int = 20, viewer: User | None = None) -> list[Thread]:
-        """Recent threads, newest activity first (without their turns)."""
+        """Recent threads, newest activity first (without their turns).
+
+        A viewer gets their own threads only (editors and admins everyone's): anonymous
+        threads are never listed to anonymous callers, whose questions stay private.
+        """
         found = self.thread_store.recent(limit if viewer is None else 10 * limit)
-        return [t for t in found if viewer is None or _may_see(viewer, t)][:limit]
+        return [t for t in found if viewer is None or _may_list(viewer, t)][:limit]
 
     def _record_or_none(self, article_id: str) -> ArticleRecord | None:
         try:
@@ -480,6 +489,12 @@ class App:
 
 def _may_see(viewer: User, thread: Thread) -> bool:
     return not thread.owner or thread.owner == viewer.name or viewer.role.at_least(Role.EDITOR)
+
+
+def _may_list(viewer: User, thread: Thread) -> bool:
+    if viewer.role.at_least(Role.EDITOR):
+        return True
+    return viewer is not ANONYMOUS and bool(thread.owner) and thread.owner == viewer.name
 
 
 def make_embedder(name: str) -> Embedder | None:

@@ -36,7 +36,15 @@ from evident.models import (
 )
 from evident.protocols import Embedder, FloatMatrix
 from evident.review.match import Candidate, best_match, question_key
-from evident.review.records import ArticleRecord, ReviewEvent, Revision, Role, StoredArticle, User
+from evident.review.records import (
+    ANONYMOUS,
+    ArticleRecord,
+    ReviewEvent,
+    Revision,
+    Role,
+    StoredArticle,
+    User,
+)
 from evident.store.articles import ArticleStore, now
 from evident.store.sqlite import SqliteStore
 from evident.verify.support import verify_article
@@ -208,8 +216,11 @@ class Editorial:
         return user.role.at_least(Role.AUTHOR) and record.author == user.name
 
     def record(self, article_id: str, viewer: User) -> ArticleRecord:
-        """Return an article's record; articles the viewer may not see do not exist for them."""
-        record = self.articles.get_record(article_id)
+        """Return an article's record; articles the viewer may not see do not exist for them.
+
+        Anonymous viewers must give the whole id: a prefix finds nothing for them.
+        """
+        record = self.articles.get_record(article_id, exact=viewer is ANONYMOUS)
         if not self.can_view(record, viewer):
             raise NotFound(
                 f"no article {article_id!r}; run `evident articles list` to see article ids"

@@ -242,9 +242,18 @@ class ArticleStore:
             )
             return number
 
-    def get_record(self, article_id: str) -> ArticleRecord:
+    def get_record(self, article_id: str, *, exact: bool = False) -> ArticleRecord:
+        """Return an article's record by id, or by a unique id prefix unless exact.
+
+        Front ends pass exact=True for anonymous callers: a visitor's draft is reachable by
+        its link alone, so a prefix must never find it.
+        """
         conn = self.store.conn
         row = conn.execute("SELECT * FROM articles WHERE article_id=?", (article_id,)).fetchone()
+        if row is None and exact:
+            raise NotFound(
+                f"no article {article_id!r}; run `evident articles list` to see article ids"
+            )
         if row is None:
             rows = conn.execute(
                 "SELECT * FROM articles WHERE article_id LIKE ? LIMIT 2", (article_id + "%",)

@@ -179,9 +179,11 @@ def ask_stream(
 # -- articles ------------------------------------------------------------------------------
 def _stored(request: Request, app: App, article_id: str) -> tuple[User, Any]:
     user = session.require_reader(request, app)
-    record = app.articles.get_record(article_id)
-    viewer = session.viewer_for(app, user, record.author)
-    return user, app.editorial.get(article_id, viewer)
+    record = app.articles.get_record(article_id, exact=user is ANONYMOUS)
+    # A visitor's draft is shared by its link: only the whole id opens it, never a prefix.
+    exact = record.article_id == article_id
+    viewer = session.viewer_for(app, user, record.author) if exact else user
+    return user, app.editorial.get(record.article_id, viewer)
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
