@@ -223,9 +223,22 @@ class ArticleStore:
         )
 
     def add_revision(
-        self, article_id: str, expected: int, author: str, note: str, article: Article
+        self,
+        article_id: str,
+        expected: int,
+        author: str,
+        note: str,
+        article: Article,
+        *,
+        expect_status: ReviewStatus | None = None,
+        event: dict[str, Any] | None = None,
     ) -> int:
-        """Append a revision after `expected`; refuses if someone else revised it meanwhile."""
+        """Append a revision after `expected`, with its audit event, in one transaction.
+
+        Refused if someone else revised the article meanwhile, or (with expect_status) if
+        its status changed since the caller read it: an edit racing an approval must never
+        change the approved text.
+        """
         with self.store.transaction() as tx:
             record = self.get_record(article_id)
             if record.revision != expected:
@@ -233,13 +246,20 @@ class ArticleStore:
                     f"article {article_id} was revised meanwhile (now revision "
                     f"{record.revision}, you edited revision {expected}); reload it and retry"
                 )
+            if expect_status is not None and record.status is not expect_status:
+                raise Conflict(
+                    f"article {article_id} changed meanwhile: it is now "
+                    f"{record.status.value}; reload it and retry"
+                )
             number = expected + 1
-            self._insert_revision(tx, article_id, number, author, note, article)
+            self._insert_revision(tx, record.article_id, number, author, note, article)
             tx.execute(
                 "UPDATE articles SET revision=?, library_version=?, updated_at=? "
                 "WHERE article_id=?",
-                (number, article.library_version, now().isoformat(), article_id),
+                (number, article.library_version, now().isoformat(), record.article_id),
             )
+            if event is not None:
+                self.append_event(article_id=record.article_id, revision=number, **event)
             return number
 
     def get_record(self, article_id: str, *, exact: bool = False) -> ArticleRecord:
@@ -324,12 +344,13 @@ class ArticleStore:
         article_id: str,
         event: dict[str, Any] | None = None,
         expect_status: ReviewStatus | None = None,
+        expect_revision: int | None = None,
         **fields: Any,
     ) -> ArticleRecord:
         """Update workflow fields and append the audit event, in one transaction.
 
-        expect_status guards against a race: the change is refused if another request
-        moved the article on since the caller read it.
+        expect_status and expect_revision guard against races: the change is refused if
+        another request moved the article on, or revised its text, since the caller read it.
         """
         unknown = set(fields) - _MUTABLE
         assert not unknown, f"not a mutable article field: {unknown}"
@@ -339,6 +360,12 @@ class ArticleStore:
                 raise Conflict(
                     f"article {article_id} changed meanwhile: it is now "
                     f"{record.status.value}; reload it and retry"
+                )
+            if expect_revision is not None and record.revision != expect_revision:
+                raise Conflict(
+                    f"article {article_id} was revised meanwhile (now revision "
+                    f"{record.revision}, you read revision {expect_revision}); reload it, "
+                    "read the changes and retry"
                 )
             values = {k: (v.value if isinstance(v, ReviewStatus) else v) for k, v in fields.items()}
             values = {

@@ -425,12 +425,17 @@ def act(
     article_id: str,
     action: Annotated[str, Form()],
     comment: Annotated[str, Form(max_length=2000)] = "",
+    revision: Annotated[int | None, Form(ge=1)] = None,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Submit, claim, approve, request changes, reject, publish or retract."""
+    """Submit, claim, approve, request changes, reject, publish or retract the revision the
+    page showed (refused if the article was revised since)."""
     session.check_post(request, csrf)
     return _attempt(
-        request, app, article_id, lambda u: app.editorial.act(action, article_id, u, comment)
+        request,
+        app,
+        article_id,
+        lambda u: app.editorial.act(action, article_id, u, comment, revision),
     )
 
 
