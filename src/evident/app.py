@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +21,7 @@ from evident.compose.guard import screen, screen_note
 from evident.compose.llm import LlmComposer, events_for
 from evident.compose.question import QuestionFrame, analyse, validate_question
 from evident.config import Settings
-from evident.errors import InvalidInput, NotFound, PermissionDenied
+from evident.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from evident.index.build import SearchIndex, build_index, embed_missing, load_index
 from evident.index.retrieve import Filters, retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
@@ -453,14 +455,70 @@ class App:
         path = self.uploads_dir / f"{job_id}-{name}"
         path.write_bytes(data)
         stamp = now()
-        job = Job(job_id, "ingest", JobStatus.QUEUED, name, str(path), user.name, stamp, stamp)
+        job = Job(
+            job_id,
+            "ingest",
+            JobStatus.QUEUED,
+            name,
+            str(path),
+            user.name,
+            stamp,
+            stamp,
+            runner=_runner(),
+        )
         self.articles.add_job(job)
         return job
+
+    def recover_jobs(self) -> list[Job]:
+        """Mark failed the jobs a stopped server left queued or running; return them.
+
+        Run at server start-up. A job whose process ("host:pid") is still alive belongs to
+        another worker and is left alone; the rest were interrupted and can be retried.
+        """
+        recovered: list[Job] = []
+        for job in self.articles.unfinished_jobs():
+            if _runner_alive(job.runner):
+                continue
+            reason = (
+                f"interrupted: the server stopped while this job was {job.status.value}; "
+                f"retry it with POST /api/v1/jobs/{job.job_id}/retry or the Retry button on "
+                "the Sources page"
+            )
+            if self.articles.move_job(job, JobStatus.FAILED, error=reason):
+                log.warning("ingest job %s was %s when its server stopped", job.job_id, job.status)
+                recovered.append(self.articles.get_job(job.job_id))
+        return recovered
+
+    def retry_job(self, job_id: str, user: User) -> Job:
+        """Queue a failed job again (run it with run_job); its uploaded file was kept.
+
+        Raises:
+            PermissionDenied: the user is not an author or higher.
+            NotFound: no such job.
+            Conflict: the job is not failed, or its file is gone.
+        """
+        if not user.role.at_least(Role.AUTHOR):
+            raise PermissionDenied(
+                f"{user.name} ({user.role.value}) cannot retry ingest jobs; it needs the "
+                "author role or higher"
+            )
+        job = self.articles.get_job(job_id)
+        if job.status is not JobStatus.FAILED:
+            raise Conflict(f"job {job_id} is {job.status.value}; only a failed job can be retried")
+        if not Path(job.path).exists():
+            raise Conflict(
+                f"job {job_id}'s uploaded file {job.filename!r} is no longer in the library; "
+                "upload it again"
+            )
+        if not self.articles.move_job(job, JobStatus.QUEUED, runner=_runner()):
+            raise Conflict(f"job {job_id} changed meanwhile; reload and retry")
+        return self.articles.get_job(job_id)
 
     def run_job(self, job_id: str) -> Job:
         """Ingest a queued upload and refresh the index; the job records the outcome."""
         job = self.articles.get_job(job_id)
-        self.articles.update_job(job_id, JobStatus.RUNNING)
+        if not self.articles.move_job(job, JobStatus.RUNNING, runner=_runner()):
+            return self.articles.get_job(job_id)  # another process took it
         try:
             with self._ingest_lock:
                 report = self.ingest([Path(job.path)])
@@ -485,6 +543,29 @@ class App:
         status = JobStatus.FAILED if failed else JobStatus.DONE
         self.articles.update_job(job_id, status, report=summary, error=failed)
         return self.articles.get_job(job_id)
+
+
+def _runner() -> str:
+    """Who runs a job ("host:pid"): jobs live in the process that accepted them."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _runner_alive(runner: str) -> bool:
+    """Whether the process that holds a job still runs (unknown hosts count as alive)."""
+    host, _, pid = runner.rpartition(":")
+    if not host or not pid.isdigit():
+        return False  # jobs from before runners were recorded
+    if host != socket.gethostname():
+        return True
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _may_see(viewer: User, thread: Thread) -> bool:

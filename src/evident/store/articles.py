@@ -97,6 +97,7 @@ def _job(row: sqlite3.Row) -> Job:
         updated_at=datetime.fromisoformat(row["updated_at"]),
         report=json.loads(row["report"]),
         error=row["error"],
+        runner=row["runner"],
     )
 
 
@@ -461,7 +462,8 @@ class ArticleStore:
         with self.store.transaction() as tx:
             tx.execute(
                 "INSERT INTO jobs(job_id, kind, status, filename, path, submitted_by, "
-                "created_at, updated_at, report, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, report, error, runner) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.job_id,
                     job.kind,
@@ -473,6 +475,7 @@ class ArticleStore:
                     job.updated_at.isoformat(),
                     json.dumps(job.report),
                     job.error,
+                    job.runner,
                 ),
             )
 
@@ -488,6 +491,34 @@ class ArticleStore:
                 "UPDATE jobs SET status=?, report=?, error=?, updated_at=? WHERE job_id=?",
                 (status.value, json.dumps(report or {}), error, now().isoformat(), job_id),
             )
+
+    def unfinished_jobs(self) -> list[Job]:
+        """Jobs queued or running, oldest first."""
+        rows = self.store.conn.execute(
+            "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at"
+        ).fetchall()
+        return [_job(r) for r in rows]
+
+    def move_job(
+        self, job: Job, status: JobStatus, *, error: str = "", runner: str | None = None
+    ) -> bool:
+        """Move a job on from the status and runner it had when read; False if another
+        process moved it first."""
+        with self.store.transaction() as tx:
+            cursor = tx.execute(
+                "UPDATE jobs SET status=?, error=?, runner=?, updated_at=? "
+                "WHERE job_id=? AND status=? AND runner=?",
+                (
+                    status.value,
+                    error,
+                    job.runner if runner is None else runner,
+                    now().isoformat(),
+                    job.job_id,
+                    job.status.value,
+                    job.runner,
+                ),
+            )
+            return cursor.rowcount == 1
 
     def get_job(self, job_id: str) -> Job:
         row = self.store.conn.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()

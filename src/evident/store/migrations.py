@@ -175,3 +175,11 @@ CREATE TABLE thread_turns (
 )
 """
 )
+
+# 4: the process that runs an ingest job ("host:pid"), so a server starting up can tell a
+# job whose server was killed (marked failed, retryable) from one another worker runs.
+MIGRATIONS.append(
+    """
+ALTER TABLE jobs ADD COLUMN runner TEXT NOT NULL DEFAULT ''
+"""
+)

@@ -507,3 +507,19 @@ async def upload(request: Request, app: AppDep, background: BackgroundTasks) -> 
     job = app.accept_upload(name, data, user)
     background.add_task(app.run_job, job.job_id)
     return see_other(f"/sources#job-{job.job_id}")
+
+
+@router.post("/sources/{job_id}/retry", response_model=None)
+def retry(
+    request: Request,
+    app: AppDep,
+    job_id: str,
+    background: BackgroundTasks,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Run a failed ingest job again (its uploaded file was kept)."""
+    session.check_post(request, csrf)
+    user = session.require_role(request, app, Role.EDITOR, "add documents")
+    job = app.retry_job(job_id, user)
+    background.add_task(app.run_job, job.job_id)
+    return see_other(f"/sources#job-{job.job_id}")

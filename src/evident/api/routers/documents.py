@@ -69,6 +69,15 @@ async def upload_document(
     return JobPublic.of(job)
 
 
+@router.post("/jobs/{job_id}/retry", status_code=202)
+def retry_job(job_id: str, background: BackgroundTasks, app: AppDep, user: UserDep) -> JobPublic:
+    """Run a failed ingest job again (authors and up), e.g. one a server restart
+    interrupted; the uploaded file was kept. Poll the job for the new report."""
+    job = app.retry_job(job_id, user)
+    background.add_task(app.run_job, job.job_id)
+    return JobPublic.of(job)
+
+
 @router.get("/jobs/{job_id}")
 def get_job(job_id: str, app: AppDep, user: UserDep) -> JobPublic:
     """Return an ingest job: queued, running, done or failed, with the ingest report."""
