@@ -40,7 +40,14 @@ from evident.protocols import Embedder, FloatMatrix, Generator
 from evident.registry import EMBEDDERS, GENERATORS, backend
 from evident.review.records import ANONYMOUS, Answer, ArticleRecord, Job, JobStatus, Role, User
 from evident.review.threads import Thread, Turn
-from evident.review.users import authenticate, create_user, issue_token
+from evident.review.users import (
+    authenticate,
+    create_user,
+    end_session,
+    issue_token,
+    revoke_tokens,
+    start_session,
+)
 from evident.review.workflow import Editorial
 from evident.store.articles import ArticleStore, now
 from evident.store.sqlite import SqliteStore
@@ -420,10 +427,23 @@ class App:
 
     def create_user(self, name: str, role: Role, actor: str) -> tuple[User, str]:
         """Create a user; returns the user and their first token (shown only once)."""
-        return create_user(self.articles, name, role, actor)
+        return create_user(self.articles, name, role, actor, self.settings.api.token_days)
 
     def issue_token(self, name: str, actor: str) -> str:
-        return issue_token(self.articles, name, actor)
+        """Issue a user another API token; it expires after api.token_days."""
+        return issue_token(self.articles, name, actor, self.settings.api.token_days)
+
+    def revoke_tokens(self, name: str, actor: str) -> int:
+        """Revoke every token of a user, web sign-ins included; return how many."""
+        return revoke_tokens(self.articles, name, actor)
+
+    def start_session(self, user: User) -> str:
+        """A web sign-in token for the user, valid for api.session_hours."""
+        return start_session(self.articles, user, self.settings.api.session_hours)
+
+    def end_session(self, token: str) -> None:
+        """Sign out: revoke the web sign-in token."""
+        end_session(self.articles, token)
 
     # -- uploads -----------------------------------------------------------------------------
     @property

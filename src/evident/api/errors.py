@@ -32,10 +32,19 @@ class PayloadTooLarge(EvidentError):
     """An upload is over api.max_upload_mb (HTTP 413)."""
 
 
+class RateLimited(EvidentError):
+    """Too many attempts from one client in a short time (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 # Most specific first: IndexMismatch is a BackendUnavailable, for instance.
 STATUS: list[tuple[type[EvidentError], int]] = [
     (Unauthenticated, 401),
     (PayloadTooLarge, 413),
+    (RateLimited, 429),
     (UnsupportedFormat, 415),
     (ParseFailure, 422),
     (InvalidInput, 400),
@@ -71,6 +80,8 @@ async def _evident_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EvidentError)
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return error_response(status, _one_line(str(exc)), headers=headers)
 
 

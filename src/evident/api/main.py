@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from evident import __version__
 from evident.api.errors import install_error_handlers
+from evident.api.headers import SecurityHeaders
 from evident.api.routers import articles, documents, stream, system, threads, users
 from evident.app import App, build_app
 from evident.config import load_settings
@@ -54,6 +55,7 @@ def _make_api(lifespan: Any = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(api)
+    api.add_middleware(SecurityHeaders)
     for router in (
         system.router,
         stream.router,

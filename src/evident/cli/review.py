@@ -375,3 +375,17 @@ def users_token(
     token = app.issue_token(name, actor=as_user or "operator")
     out.print(f"new API token for {name} (shown once, store it now):")
     sys.stdout.write(token + "\n")
+
+
+@users_cli.command("revoke")
+def users_revoke(
+    name: Annotated[str, typer.Argument(help="The user whose tokens to revoke.")],
+    as_user: AsUser = None,
+) -> None:
+    """Revoke every token of a user: API tokens and web sign-ins stop working at once.
+
+    Issue a fresh one afterwards with `evident users token NAME`.
+    """
+    app = state.app()
+    count = app.revoke_tokens(name, actor=as_user or "operator")
+    out.print(f"revoked {count} token{'s' if count != 1 else ''} of {name}")

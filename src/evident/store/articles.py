@@ -124,7 +124,7 @@ class ArticleStore:
         self.store = store
 
     # -- users and tokens ------------------------------------------------------
-    def add_user(self, user: User, token_hash: str) -> None:
+    def add_user(self, user: User, token_hash: str, expires_at: datetime | None = None) -> None:
         with self.store.transaction() as tx:
             if tx.execute("SELECT 1 FROM users WHERE name=?", (user.name,)).fetchone():
                 raise Conflict(
@@ -136,16 +136,45 @@ class ArticleStore:
                 (user.user_id, user.name, user.role.value, user.created_at.isoformat()),
             )
             tx.execute(
-                "INSERT INTO tokens(token_hash, user_id, created_at) VALUES (?, ?, ?)",
-                (token_hash, user.user_id, user.created_at.isoformat()),
+                "INSERT INTO tokens(token_hash, user_id, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    token_hash,
+                    user.user_id,
+                    user.created_at.isoformat(),
+                    expires_at.isoformat() if expires_at is not None else None,
+                ),
             )
 
-    def add_token(self, user_id: str, token_hash: str) -> None:
+    def add_token(
+        self,
+        user_id: str,
+        token_hash: str,
+        expires_at: datetime | None = None,
+        kind: str = "api",
+    ) -> None:
         with self.store.transaction() as tx:
             tx.execute(
-                "INSERT INTO tokens(token_hash, user_id, created_at) VALUES (?, ?, ?)",
-                (token_hash, user_id, now().isoformat()),
+                "INSERT INTO tokens(token_hash, user_id, created_at, expires_at, kind) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    token_hash,
+                    user_id,
+                    now().isoformat(),
+                    expires_at.isoformat() if expires_at is not None else None,
+                    kind,
+                ),
             )
+
+    def revoke_tokens(self, user_id: str, token_hash: str | None = None) -> int:
+        """Revoke one token (by hash) or all of a user's live tokens; return how many."""
+        sql = "UPDATE tokens SET revoked_at=? WHERE user_id=? AND revoked_at IS NULL"
+        args: list[Any] = [now().isoformat(), user_id]
+        if token_hash is not None:
+            sql += " AND token_hash=?"
+            args.append(token_hash)
+        with self.store.transaction() as tx:
+            return int(tx.execute(sql, args).rowcount)
 
     def user_by_name(self, name: str) -> User:
         row = self.store.conn.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
@@ -157,9 +186,11 @@ class ArticleStore:
         return _user(row)
 
     def user_by_token_hash(self, token_hash: str) -> User | None:
+        """The user a live token belongs to: None when unknown, revoked or expired."""
         row = self.store.conn.execute(
-            "SELECT u.* FROM tokens t JOIN users u ON u.user_id=t.user_id WHERE t.token_hash=?",
-            (token_hash,),
+            "SELECT u.* FROM tokens t JOIN users u ON u.user_id=t.user_id WHERE t.token_hash=? "
+            "AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)",
+            (token_hash, now().isoformat()),
         ).fetchone()
         return None if row is None else _user(row)
 
@@ -168,7 +199,12 @@ class ArticleStore:
         return [_user(r) for r in rows.fetchall()]
 
     def count_tokens(self, user_id: str) -> int:
-        row = self.store.conn.execute("SELECT COUNT(*) FROM tokens WHERE user_id=?", (user_id,))
+        """Count a user's live API tokens (not revoked, not expired, not web sign-ins)."""
+        row = self.store.conn.execute(
+            "SELECT COUNT(*) FROM tokens WHERE user_id=? AND kind='api' AND revoked_at IS NULL "
+            "AND (expires_at IS NULL OR expires_at > ?)",
+            (user_id, now().isoformat()),
+        )
         return int(row.fetchone()[0])
 
     # -- articles and revisions ------------------------------------------------

@@ -183,3 +183,14 @@ MIGRATIONS.append(
 ALTER TABLE jobs ADD COLUMN runner TEXT NOT NULL DEFAULT ''
 """
 )
+
+# 5: token lifetimes. API tokens expire (api.token_days), web sign-ins are tokens of their
+# own (kind 'session', api.session_hours) that signing out revokes; an admin can revoke
+# all of a user's tokens. NULL expires_at: never (tokens issued before this migration).
+MIGRATIONS.append(
+    """
+ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'api';
+ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE tokens ADD COLUMN revoked_at TEXT
+"""
+)

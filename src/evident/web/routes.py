@@ -299,10 +299,17 @@ def signin(
     next: Annotated[str, Form()] = "/",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the token and keep it in an HttpOnly, SameSite=Strict cookie."""
+    """Check the API token and start a web session: a token of its own, kept in an
+    HttpOnly, SameSite=Strict cookie, that expires after api.session_hours and that
+    signing out revokes. Failed attempts are limited per client address."""
     session.check_post(request, csrf)
+    limits = app.settings.api
+    limiter: session.SignInLimiter = request.app.state.signin_limiter
+    client = session.client_address(request)
+    limiter.check(client, limits.signin_attempts, limits.signin_window_s)
     user = app.authenticate(token)
     if user is None:
+        limiter.failed(client, limits.signin_window_s)
         return page(
             request,
             app,
@@ -317,18 +324,22 @@ def signin(
     response = see_other(target)
     response.set_cookie(
         session.COOKIE,
-        token.strip(),
+        app.start_session(user),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        max_age=12 * 3600,
+        max_age=int(limits.session_hours * 3600),
     )
     return response
 
 
 @router.post("/signout")
-def signout(request: Request, csrf: Annotated[str, Form()] = "") -> RedirectResponse:
+def signout(request: Request, app: AppDep, csrf: Annotated[str, Form()] = "") -> RedirectResponse:
+    """Sign out: the session's token is revoked, so a copy of the cookie stops working."""
     session.check_post(request, csrf)
+    token = session.session_token(request)
+    if token:
+        app.end_session(token)
     response = see_other("/")
     response.delete_cookie(session.COOKIE)
     return response
