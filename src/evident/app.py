@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import shutil
 import socket
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -14,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from evident import __version__
 from evident.compose.article import answerable, compose_article, evidence, on_condition
 from evident.compose.audience import adapt
 from evident.compose.followup import candidate_follow_ups, resolve
@@ -21,7 +25,13 @@ from evident.compose.guard import screen, screen_note
 from evident.compose.llm import LlmComposer, events_for
 from evident.compose.question import QuestionFrame, analyse, validate_question
 from evident.config import Settings
-from evident.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from evident.errors import (
+    BackendUnavailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from evident.index.build import SearchIndex, build_index, embed_missing, load_index
 from evident.index.retrieve import Filters, retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
@@ -50,6 +60,7 @@ from evident.review.users import (
 )
 from evident.review.workflow import Editorial
 from evident.store.articles import ArticleStore, now
+from evident.store.audit import ChainCheck, backup_database, integrity_problem, verify_chain
 from evident.store.sqlite import SqliteStore
 from evident.store.threads import ThreadStore
 from evident.verify.support import verify_article
@@ -445,6 +456,86 @@ class App:
         """Sign out: revoke the web sign-in token."""
         end_session(self.articles, token)
 
+    # -- tamper evidence and backups ----------------------------------------------------------
+    def verify_audit(self) -> ChainCheck:
+        """Check the audit log against its hash chain."""
+        return self.articles.verify_audit()
+
+    def backup(self, destination: Path) -> dict[str, Any]:
+        """Back the library up into a new or empty folder; safe while the server runs.
+
+        The database is copied with SQLite's online backup API (a consistent snapshot even
+        while others write), checked with PRAGMA integrity_check and its audit chain
+        verified; the uploaded files are copied beside it. backup.json records what was
+        copied and the audit chain's head hash. The search index is not copied: it is
+        rebuilt from the database.
+
+        Raises:
+            Conflict: the destination exists and is not an empty folder.
+            BackendUnavailable: the copy fails its integrity check.
+        """
+        if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+            raise Conflict(
+                f"{destination} is not an empty folder; back up into a new or empty folder "
+                "so no earlier backup is overwritten"
+            )
+        destination.mkdir(parents=True, exist_ok=True)
+        database = destination / "library.sqlite"
+        backup_database(self.store.path, database)
+        problem = integrity_problem(database)
+        if problem is not None:
+            raise BackendUnavailable(
+                f"the backup copy {database} fails its integrity check ({problem}); check "
+                "the disk and back up again"
+            )
+        if self.uploads_dir.is_dir():
+            shutil.copytree(self.uploads_dir, destination / "uploads")
+        summary = _library_summary(database)
+        summary.update(created_at=now().isoformat(), evident_version=__version__)
+        (destination / "backup.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def restore(self, source: Path, force: bool = False) -> dict[str, Any]:
+        """Replace this library's database and uploads with a backup made by `backup`.
+
+        Run it with the server stopped. The backup must pass its integrity check and its
+        audit chain must verify; the search index is rebuilt on next use.
+
+        Raises:
+            NotFound: the folder holds no library.sqlite.
+            Conflict: the backup is damaged or its audit log does not verify, or this
+                library holds documents or articles and force is False.
+        """
+        database = source / "library.sqlite"
+        if not database.is_file():
+            raise NotFound(
+                f"{source} holds no library.sqlite; give a folder written by `evident backup`"
+            )
+        problem = integrity_problem(database)
+        if problem is not None:
+            raise Conflict(f"the backup {database} is damaged ({problem}); use another backup")
+        summary = _library_summary(database)
+        if not summary["audit_intact"]:
+            raise Conflict(
+                f"the backup's audit log does not verify ({summary['audit_problem']}); it was "
+                "not restored. Use another backup"
+            )
+        held = (self.store.count_documents(), len(self.articles.list_records(limit=1)))
+        if any(held) and not force:
+            raise Conflict(
+                f"the library {self.settings.library} is not empty; back it up first "
+                "(evident backup DEST), then pass --force to replace it"
+            )
+        backup_database(database, self.store.path)
+        self.store.close()
+        SqliteStore(self.store.path).close()  # migrates a backup from an older version
+        if (source / "uploads").is_dir():
+            shutil.rmtree(self.uploads_dir, ignore_errors=True)
+            shutil.copytree(source / "uploads", self.uploads_dir)
+        shutil.rmtree(self.index_dir, ignore_errors=True)
+        self._index = None
+        return summary
+
     # -- uploads -----------------------------------------------------------------------------
     @property
     def uploads_dir(self) -> Path:
@@ -563,6 +654,26 @@ class App:
         status = JobStatus.FAILED if failed else JobStatus.DONE
         self.articles.update_job(job_id, status, report=summary, error=failed)
         return self.articles.get_job(job_id)
+
+
+def _library_summary(database: Path) -> dict[str, Any]:
+    """What a library database holds, and whether its audit chain verifies."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        check = verify_chain(conn)
+        documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    finally:
+        conn.close()
+    return {
+        "documents": int(documents),
+        "articles": int(articles),
+        "audit_events": check.events,
+        "audit_head": check.head,
+        "audit_intact": check.intact,
+        "audit_problem": check.problems[0] if check.problems else "",
+    }
 
 
 def _runner() -> str:

@@ -363,4 +363,5 @@ def test_racing_edits_and_approvals_never_change_approved_text(
             approval = [e for e in lib.articles.events(article_id) if e.action == "approve"][-1]
             assert approval.revision == record.revision, outcome
             # Back to review for the next round (a new draft would work too).
-            lib.articles.change_record(article_id, status=S.UNDER_REVIEW)
+            reopen = {"actor": "eve", "action": "reopen", "to_status": "under_review"}
+            lib.articles.change_record(article_id, event=reopen, status=S.UNDER_REVIEW)

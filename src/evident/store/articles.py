@@ -28,6 +28,7 @@ from evident.review.records import (
     User,
 )
 from evident.review.serialize import article_from_json, article_to_json
+from evident.store.audit import ChainCheck, seal_event, verify_chain
 from evident.store.sqlite import SqliteStore
 
 
@@ -408,14 +409,15 @@ class ArticleStore:
             values = {
                 k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()
             }
+            # The event first: the database refuses a status change no event records.
+            if event is not None:
+                self.append_event(article_id=record.article_id, **event)
             if values:
                 assignments = ", ".join(f"{k}=?" for k in values)
                 tx.execute(
                     f"UPDATE articles SET {assignments} WHERE article_id=?",
                     (*values.values(), record.article_id),
                 )
-            if event is not None:
-                self.append_event(article_id=record.article_id, **event)
             return self.get_record(record.article_id)
 
     # -- audit log -----------------------------------------------------------------
@@ -447,7 +449,13 @@ class ArticleStore:
                     now().isoformat(),
                 ),
             )
-            return int(cur.lastrowid or 0)
+            event_id = int(cur.lastrowid or 0)
+            seal_event(tx, event_id)
+            return event_id
+
+    def verify_audit(self) -> ChainCheck:
+        """Check the audit log against its hash chain (see store/audit.py)."""
+        return verify_chain(self.store.conn)
 
     def events(self, article_id: str | None = None) -> list[ReviewEvent]:
         if article_id is None:
