@@ -267,6 +267,18 @@ BAD_INPUTS: dict[str, tuple[str, bytes | None, str]] = {
     ),
     # 374 bytes that expand to 10^9 strings when the aliases are followed ("billion laughs").
     "yaml-alias-bomb": ("laughs.md", YAML_BOMB, YAML_ALIAS_REASON),
+    "yaml-too-deep": (
+        "deep.md",
+        b"---\ntitle: Deep\nx: " + b"[" * 5_000 + b"]" * 5_000 + b"\n---\n# Deep\n\nBody.\n",
+        "the YAML front matter nests lists or mappings more than 32 levels deep (line 3); "
+        "front matter is a few flat fields. Flatten it and ingest again",
+    ),
+    "html-too-many-elements": (
+        "table.html",
+        b"<html><body><table>" + b"<tr><td>1</td></tr>" * 60_000 + b"</table></body></html>",
+        "the page has 120,003 HTML elements, over the 100,000 limit; save the article's "
+        "reader or print view, or convert it to Markdown, and ingest again",
+    ),
     "yaml-too-long": (
         "long-front-matter.md",
         b"---\ntitle: Gout\nnote: " + b"x" * 70_000 + b"\n---\n# Gout\n\nBody text.\n",

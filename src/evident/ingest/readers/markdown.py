@@ -40,12 +40,24 @@ _KNOWN = {
 }
 
 
+# Front matter is a few flat fields; deeper nesting only serves to exhaust the stack.
+MAX_FRONT_MATTER_DEPTH = 32
+
+
 class _AliasRefused(yaml.YAMLError):
     """A YAML alias (*name) in front matter; evident refuses to expand them."""
 
     def __init__(self, anchor: str, line: int) -> None:
         super().__init__(f"alias *{anchor} at line {line}")
         self.anchor = anchor
+        self.line = line
+
+
+class _TooDeep(yaml.YAMLError):
+    """Front matter nested deeper than MAX_FRONT_MATTER_DEPTH."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"nested too deeply at line {line}")
         self.line = line
 
 
@@ -62,10 +74,17 @@ class _BoundedYAMLHandler(YAMLHandler):
     """
 
     def load(self, fm: str, **kwargs: object) -> Any:
+        depth = 0
         for event in yaml.parse(fm, Loader=_SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark is not None else 0
             if isinstance(event, yaml.AliasEvent):
-                line = event.start_mark.line + 1 if event.start_mark is not None else 0
                 raise _AliasRefused(str(event.anchor), line)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_FRONT_MATTER_DEPTH:
+                    raise _TooDeep(line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
         return yaml.load(fm, Loader=_SafeLoader)
 
 
@@ -97,6 +116,12 @@ def load_front_matter(path: Path, raw: str) -> tuple[dict[str, Any], str]:
             f"{path}: the YAML front matter uses the alias *{exc.anchor} (line {exc.line}); "
             "evident does not expand YAML aliases, which can blow a few bytes up to "
             "gigabytes. Write the value out in full and ingest again"
+        ) from exc
+    except _TooDeep as exc:
+        raise ParseFailure(
+            f"{path}: the YAML front matter nests lists or mappings more than "
+            f"{MAX_FRONT_MATTER_DEPTH} levels deep (line {exc.line}); front matter is a few "
+            "flat fields. Flatten it and ingest again"
         ) from exc
     except yaml.YAMLError as exc:
         # One line: the batch summary prints one line per failed file.
