@@ -259,6 +259,12 @@ BAD_INPUTS: dict[str, tuple[str, bytes | None, str]] = {
         "not UTF-8 text (bad byte at offset 3); "
         "convert it first, e.g. `iconv -f latin1 -t utf-8 latin.txt`",
     ),
+    "nul": (
+        "nul.md",
+        b"# Title\n\n" + b"\x00" * 1000,
+        "not text (a NUL byte at offset 9: a binary or UTF-16 file); convert it to UTF-8 text "
+        "first, e.g. `iconv -f utf-16 -t utf-8 nul.md`",
+    ),
     "yaml": (
         "bad-yaml.md",
         b"---\ntitle: [unclosed\nkind: guideline\n---\n# Gout\n\nBody text about gout.\n",
