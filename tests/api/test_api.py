@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_helpers import QUESTION, act, call, error, publish, save_draft
@@ -310,24 +311,16 @@ def test_an_approval_names_the_revision_read_and_is_refused_after_an_edit(
     )
     assert edited.status_code == 201, edited.text
 
-    stale = call(
-        client,
-        "POST",
-        f"/articles/{article_id}/approve",
-        tokens["bob"],
-        json={"comment": "ok", "revision": 1},
-    )
+    def approve(revision: int) -> Any:
+        body = {"comment": "ok", "revision": revision}
+        return call(client, "POST", f"/articles/{article_id}/approve", tokens["bob"], json=body)
+
+    stale = approve(1)
 
     assert stale.json() == error(
         409,
         f"cannot approve revision 1 of article {article_id}: it is now at revision 2; "
         "reload it, read the changes and try again",
     )
-    fresh = call(
-        client,
-        "POST",
-        f"/articles/{article_id}/approve",
-        tokens["bob"],
-        json={"comment": "ok", "revision": 2},
-    )
+    fresh = approve(2)
     assert fresh.json()["status"] == "approved"
