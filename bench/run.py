@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import answers, api, audiences, evaluation, llm, retrieval
+from bench import answers, api, audiences, evaluation, llm, reliability, retrieval
 from bench.data import MissingData
 from bench.report import update_section, write_json
 from evident.errors import EvidentError
@@ -40,6 +40,9 @@ AREAS: dict[str, Area] = {
     api.AREA: Area(api.TITLE, api.run, api.markdown, api.summary),
     audiences.AREA: Area(audiences.TITLE, audiences.run, audiences.markdown, audiences.summary),
     llm.AREA: Area(llm.TITLE, llm.run, llm.markdown, llm.summary),
+    reliability.AREA: Area(
+        reliability.TITLE, reliability.run, reliability.markdown, reliability.summary
+    ),
 }
 
 

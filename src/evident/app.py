@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import shutil
+import socket
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -12,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from evident import __version__
 from evident.compose.article import answerable, compose_article, evidence, on_condition
 from evident.compose.audience import adapt
 from evident.compose.followup import candidate_follow_ups, resolve
@@ -19,7 +25,13 @@ from evident.compose.guard import screen, screen_note
 from evident.compose.llm import LlmComposer, events_for
 from evident.compose.question import QuestionFrame, analyse, validate_question
 from evident.config import Settings
-from evident.errors import InvalidInput, NotFound, PermissionDenied
+from evident.errors import (
+    BackendUnavailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from evident.index.build import SearchIndex, build_index, embed_missing, load_index
 from evident.index.codes import ClinicalTerm, ConditionMatch, match_condition, medication_name
 from evident.index.retrieve import Filters, retrieve
@@ -37,12 +49,20 @@ from evident.models import (
 )
 from evident.protocols import Embedder, FloatMatrix, Generator
 from evident.registry import EMBEDDERS, GENERATORS, backend
-from evident.review.records import Answer, ArticleRecord, Job, JobStatus, Role, User
+from evident.review.records import ANONYMOUS, Answer, ArticleRecord, Job, JobStatus, Role, User
 from evident.review.suggest import Suggestion, suggest_articles
 from evident.review.threads import Thread, Turn
-from evident.review.users import authenticate, create_user, issue_token
+from evident.review.users import (
+    authenticate,
+    create_user,
+    end_session,
+    issue_token,
+    revoke_tokens,
+    start_session,
+)
 from evident.review.workflow import Editorial
 from evident.store.articles import ArticleStore, now
+from evident.store.audit import ChainCheck, backup_database, integrity_problem, verify_chain
 from evident.store.sqlite import SqliteStore
 from evident.store.threads import ThreadStore
 from evident.verify.support import verify_article
@@ -423,7 +443,11 @@ class App:
         return turn
 
     def thread(self, thread_id: str, viewer: User | None = None) -> Thread:
-        """Return a stored thread and its turns (a unique id prefix is enough).
+        """Return a stored thread and its turns.
+
+        A unique id prefix is enough for the command line (no viewer) and for editors and
+        admins; anyone else must give the whole id, since an anonymous thread is shared by
+        its link alone.
 
         Args:
             viewer: when given, the thread must be theirs, anonymous, or they must be an
@@ -432,7 +456,8 @@ class App:
         Raises:
             NotFound: no such thread (or not visible to the viewer).
         """
-        found = self.thread_store.get(thread_id, self._record_or_none)
+        exact = viewer is not None and not viewer.role.at_least(Role.EDITOR)
+        found = self.thread_store.get(thread_id, self._record_or_none, exact=exact)
         if viewer is not None and not _may_see(viewer, found):
             raise NotFound(
                 f"no thread {thread_id!r} visible to {viewer.name}; list your threads with "
@@ -441,9 +466,13 @@ class App:
         return found
 
     def threads(self, limit: int = 20, viewer: User | None = None) -> list[Thread]:
-        """Recent threads, newest activity first (without their turns)."""
+        """Recent threads, newest activity first (without their turns).
+
+        A viewer gets their own threads only (editors and admins everyone's): anonymous
+        threads are never listed to anonymous callers, whose questions stay private.
+        """
         found = self.thread_store.recent(limit if viewer is None else 10 * limit)
-        return [t for t in found if viewer is None or _may_see(viewer, t)][:limit]
+        return [t for t in found if viewer is None or _may_list(viewer, t)][:limit]
 
     def _record_or_none(self, article_id: str) -> ArticleRecord | None:
         try:
@@ -490,10 +519,103 @@ class App:
 
     def create_user(self, name: str, role: Role, actor: str) -> tuple[User, str]:
         """Create a user; returns the user and their first token (shown only once)."""
-        return create_user(self.articles, name, role, actor)
+        return create_user(self.articles, name, role, actor, self.settings.api.token_days)
 
     def issue_token(self, name: str, actor: str) -> str:
-        return issue_token(self.articles, name, actor)
+        """Issue a user another API token; it expires after api.token_days."""
+        return issue_token(self.articles, name, actor, self.settings.api.token_days)
+
+    def revoke_tokens(self, name: str, actor: str) -> int:
+        """Revoke every token of a user, web sign-ins included; return how many."""
+        return revoke_tokens(self.articles, name, actor)
+
+    def start_session(self, user: User) -> str:
+        """A web sign-in token for the user, valid for api.session_hours."""
+        return start_session(self.articles, user, self.settings.api.session_hours)
+
+    def end_session(self, token: str) -> None:
+        """Sign out: revoke the web sign-in token."""
+        end_session(self.articles, token)
+
+    # -- tamper evidence and backups ----------------------------------------------------------
+    def verify_audit(self) -> ChainCheck:
+        """Check the audit log against its hash chain."""
+        return self.articles.verify_audit()
+
+    def backup(self, destination: Path) -> dict[str, Any]:
+        """Back the library up into a new or empty folder; safe while the server runs.
+
+        The database is copied with SQLite's online backup API (a consistent snapshot even
+        while others write), checked with PRAGMA integrity_check and its audit chain
+        verified; the uploaded files are copied beside it. backup.json records what was
+        copied and the audit chain's head hash. The search index is not copied: it is
+        rebuilt from the database.
+
+        Raises:
+            Conflict: the destination exists and is not an empty folder.
+            BackendUnavailable: the copy fails its integrity check.
+        """
+        if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+            raise Conflict(
+                f"{destination} is not an empty folder; back up into a new or empty folder "
+                "so no earlier backup is overwritten"
+            )
+        destination.mkdir(parents=True, exist_ok=True)
+        database = destination / "library.sqlite"
+        backup_database(self.store.path, database)
+        problem = integrity_problem(database)
+        if problem is not None:
+            raise BackendUnavailable(
+                f"the backup copy {database} fails its integrity check ({problem}); check "
+                "the disk and back up again"
+            )
+        if self.uploads_dir.is_dir():
+            shutil.copytree(self.uploads_dir, destination / "uploads")
+        summary = _library_summary(database)
+        summary.update(created_at=now().isoformat(), evident_version=__version__)
+        (destination / "backup.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def restore(self, source: Path, force: bool = False) -> dict[str, Any]:
+        """Replace this library's database and uploads with a backup made by `backup`.
+
+        Run it with the server stopped. The backup must pass its integrity check and its
+        audit chain must verify; the search index is rebuilt on next use.
+
+        Raises:
+            NotFound: the folder holds no library.sqlite.
+            Conflict: the backup is damaged or its audit log does not verify, or this
+                library holds documents or articles and force is False.
+        """
+        database = source / "library.sqlite"
+        if not database.is_file():
+            raise NotFound(
+                f"{source} holds no library.sqlite; give a folder written by `evident backup`"
+            )
+        problem = integrity_problem(database)
+        if problem is not None:
+            raise Conflict(f"the backup {database} is damaged ({problem}); use another backup")
+        summary = _library_summary(database)
+        if not summary["audit_intact"]:
+            raise Conflict(
+                f"the backup's audit log does not verify ({summary['audit_problem']}); it was "
+                "not restored. Use another backup"
+            )
+        held = (self.store.count_documents(), len(self.articles.list_records(limit=1)))
+        if any(held) and not force:
+            raise Conflict(
+                f"the library {self.settings.library} is not empty; back it up first "
+                "(evident backup DEST), then pass --force to replace it"
+            )
+        backup_database(database, self.store.path)
+        self.store.close()
+        SqliteStore(self.store.path).close()  # migrates a backup from an older version
+        if (source / "uploads").is_dir():
+            shutil.rmtree(self.uploads_dir, ignore_errors=True)
+            shutil.copytree(source / "uploads", self.uploads_dir)
+        shutil.rmtree(self.index_dir, ignore_errors=True)
+        self._index = None
+        return summary
 
     # -- uploads -----------------------------------------------------------------------------
     @property
@@ -525,14 +647,70 @@ class App:
         path = self.uploads_dir / f"{job_id}-{name}"
         path.write_bytes(data)
         stamp = now()
-        job = Job(job_id, "ingest", JobStatus.QUEUED, name, str(path), user.name, stamp, stamp)
+        job = Job(
+            job_id,
+            "ingest",
+            JobStatus.QUEUED,
+            name,
+            str(path),
+            user.name,
+            stamp,
+            stamp,
+            runner=_runner(),
+        )
         self.articles.add_job(job)
         return job
+
+    def recover_jobs(self) -> list[Job]:
+        """Mark failed the jobs a stopped server left queued or running; return them.
+
+        Run at server start-up. A job whose process ("host:pid") is still alive belongs to
+        another worker and is left alone; the rest were interrupted and can be retried.
+        """
+        recovered: list[Job] = []
+        for job in self.articles.unfinished_jobs():
+            if _runner_alive(job.runner):
+                continue
+            reason = (
+                f"interrupted: the server stopped while this job was {job.status.value}; "
+                f"retry it with POST /api/v1/jobs/{job.job_id}/retry or the Retry button on "
+                "the Sources page"
+            )
+            if self.articles.move_job(job, JobStatus.FAILED, error=reason):
+                log.warning("ingest job %s was %s when its server stopped", job.job_id, job.status)
+                recovered.append(self.articles.get_job(job.job_id))
+        return recovered
+
+    def retry_job(self, job_id: str, user: User) -> Job:
+        """Queue a failed job again (run it with run_job); its uploaded file was kept.
+
+        Raises:
+            PermissionDenied: the user is not an author or higher.
+            NotFound: no such job.
+            Conflict: the job is not failed, or its file is gone.
+        """
+        if not user.role.at_least(Role.AUTHOR):
+            raise PermissionDenied(
+                f"{user.name} ({user.role.value}) cannot retry ingest jobs; it needs the "
+                "author role or higher"
+            )
+        job = self.articles.get_job(job_id)
+        if job.status is not JobStatus.FAILED:
+            raise Conflict(f"job {job_id} is {job.status.value}; only a failed job can be retried")
+        if not Path(job.path).exists():
+            raise Conflict(
+                f"job {job_id}'s uploaded file {job.filename!r} is no longer in the library; "
+                "upload it again"
+            )
+        if not self.articles.move_job(job, JobStatus.QUEUED, runner=_runner()):
+            raise Conflict(f"job {job_id} changed meanwhile; reload and retry")
+        return self.articles.get_job(job_id)
 
     def run_job(self, job_id: str) -> Job:
         """Ingest a queued upload and refresh the index; the job records the outcome."""
         job = self.articles.get_job(job_id)
-        self.articles.update_job(job_id, JobStatus.RUNNING)
+        if not self.articles.move_job(job, JobStatus.RUNNING, runner=_runner()):
+            return self.articles.get_job(job_id)  # another process took it
         try:
             with self._ingest_lock:
                 report = self.ingest([Path(job.path)])
@@ -559,8 +737,57 @@ class App:
         return self.articles.get_job(job_id)
 
 
+def _library_summary(database: Path) -> dict[str, Any]:
+    """What a library database holds, and whether its audit chain verifies."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        check = verify_chain(conn)
+        documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    finally:
+        conn.close()
+    return {
+        "documents": int(documents),
+        "articles": int(articles),
+        "audit_events": check.events,
+        "audit_head": check.head,
+        "audit_intact": check.intact,
+        "audit_problem": check.problems[0] if check.problems else "",
+    }
+
+
+def _runner() -> str:
+    """Who runs a job ("host:pid"): jobs live in the process that accepted them."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _runner_alive(runner: str) -> bool:
+    """Whether the process that holds a job still runs (unknown hosts count as alive)."""
+    host, _, pid = runner.rpartition(":")
+    if not host or not pid.isdigit():
+        return False  # jobs from before runners were recorded
+    if host != socket.gethostname():
+        return True
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _may_see(viewer: User, thread: Thread) -> bool:
     return not thread.owner or thread.owner == viewer.name or viewer.role.at_least(Role.EDITOR)
+
+
+def _may_list(viewer: User, thread: Thread) -> bool:
+    if viewer.role.at_least(Role.EDITOR):
+        return True
+    return viewer is not ANONYMOUS and bool(thread.owner) and thread.owner == viewer.name
 
 
 def make_embedder(name: str) -> Embedder | None:

@@ -115,6 +115,22 @@ class ApiSettings(BaseModel):
     port: int = Field(8000, description="Port evident serve listens on.")
     public: bool = Field(False, description="Let unauthenticated visitors read published articles.")
     max_upload_mb: float = Field(20.0, description="Largest document upload accepted (MB).")
+    token_days: float = Field(
+        90.0,
+        description="API tokens issued from now on expire after this many days (0: never); "
+        "issue a new one with `evident users token NAME`.",
+    )
+    session_hours: float = Field(
+        12.0, description="A web sign-in lasts this many hours; signing out ends it at once."
+    )
+    signin_attempts: int = Field(
+        10,
+        description="Failed web sign-ins allowed from one client address within "
+        "signin_window_s; further attempts are refused with 429 until the window passes.",
+    )
+    signin_window_s: float = Field(
+        300.0, description="The window (seconds) over which failed sign-ins are counted."
+    )
 
 
 class McpSettings(BaseModel):

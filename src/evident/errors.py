@@ -54,11 +54,20 @@ class PayloadTooLarge(EvidentError):
     """An upload is over api.max_upload_mb (HTTP 413)."""
 
 
+class RateLimited(EvidentError):
+    """Too many attempts from one client in a short time (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 # The HTTP status of each kind of error, most specific first (IndexMismatch is a
 # BackendUnavailable, for instance). Every front end reports errors with these numbers.
 STATUS: list[tuple[type[EvidentError], int]] = [
     (Unauthenticated, 401),
     (PayloadTooLarge, 413),
+    (RateLimited, 429),
     (UnsupportedFormat, 415),
     (ParseFailure, 422),
     (InvalidInput, 400),

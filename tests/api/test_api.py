@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_helpers import QUESTION, act, call, error, publish, save_draft
@@ -293,3 +294,33 @@ def test_the_committed_openapi_schema_is_current(client: TestClient) -> None:
 def test_create_api_serves_the_given_app(lib: App) -> None:
     api = create_api(lib)
     assert api.state.evident is lib
+
+
+def test_an_approval_names_the_revision_read_and_is_refused_after_an_edit(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    article_id = save_draft(client, tokens["ann"])
+    for action, who in [("submit", "ann"), ("claim", "bob")]:
+        assert act(client, article_id, action, tokens[who]).status_code == 200
+    edited = call(
+        client,
+        "POST",
+        f"/articles/{article_id}/edits",
+        tokens["bob"],
+        json={"target": "b1", "delete": True, "note": "not needed"},
+    )
+    assert edited.status_code == 201, edited.text
+
+    def approve(revision: int) -> Any:
+        body = {"comment": "ok", "revision": revision}
+        return call(client, "POST", f"/articles/{article_id}/approve", tokens["bob"], json=body)
+
+    stale = approve(1)
+
+    assert stale.json() == error(
+        409,
+        f"cannot approve revision 1 of article {article_id}: it is now at revision 2; "
+        "reload it, read the changes and try again",
+    )
+    fresh = approve(2)
+    assert fresh.json()["status"] == "approved"

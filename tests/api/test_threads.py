@@ -86,3 +86,31 @@ def test_unknown_thread_and_saving_as_a_reader_give_one_line_errors(
         client, "POST", "/threads", tokens["ann"], json={"question": QUESTION, "save": True}
     )
     assert saved.json()["info"]["status"] == "draft"
+
+
+def test_anonymous_threads_are_not_listed_and_open_by_their_whole_id_only(
+    client: TestClient, lib: App, tokens: dict[str, str]
+) -> None:
+    lib.settings.api.public = True
+    started = call(client, "POST", "/threads", json={"question": QUESTION})
+    assert started.status_code == 201, started.text
+    thread_id = started.json()["thread_id"]
+    mine = call(client, "POST", "/threads", tokens["rita"], json={"question": QUESTION})
+    rita_s = mine.json()["thread_id"]
+
+    # Nobody but editors lists a visitor's questions; each caller lists their own.
+    assert call(client, "GET", "/threads").json() == {"items": []}
+    listed = call(client, "GET", "/threads", tokens["rita"]).json()["items"]
+    assert [t["thread_id"] for t in listed] == [rita_s]
+    every = {t["thread_id"] for t in call(client, "GET", "/threads", tokens["eve"]).json()["items"]}
+    assert every == {thread_id, rita_s}
+    # A prefix opens nothing for anyone but editors; the whole id is the link.
+    for prefix in (thread_id[:2], thread_id[:11]):
+        guessed = call(client, "GET", f"/threads/{prefix}")
+        assert guessed.json() == error(
+            404,
+            f"no thread {prefix!r}; list threads with `evident chat --list` or GET /api/v1/threads",
+        )
+        assert call(client, "GET", f"/threads/{prefix}", tokens["rita"]).status_code == 404
+    assert call(client, "GET", f"/threads/{thread_id}").status_code == 200
+    assert call(client, "GET", f"/threads/{thread_id[:4]}", tokens["eve"]).status_code == 200

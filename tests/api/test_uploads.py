@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 from api_helpers import auth, call, error
 from fastapi.testclient import TestClient
 
+from evident.api import create_api
 from evident.app import App
 
 LEAFLET = b"Gout leaflet\n\nA gout flare makes the big toe hot, red and swollen. " * 3
@@ -131,4 +134,122 @@ def test_an_empty_upload_is_refused(client: TestClient, lib: App, tokens: dict[s
     response = upload(client, tokens["ann"], "empty.md", b"")
 
     assert response.json() == error(400, "the upload 'empty.md' is empty; nothing to ingest")
+    nothing_stored(lib, 3)
+
+
+# -- the body is read only after the caller is authorised, and never past the limit --------
+
+MB = 1_000_000
+
+
+def post_streamed(
+    lib: App, path: str, headers: dict[str, str], chunks: int
+) -> tuple[int, dict[str, object], int]:
+    """POST `chunks` megabytes to the real ASGI app; return status, JSON body, chunks read."""
+    api = create_api(lib)
+    boundary = "evident-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
+    read = 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal read
+        read += 1
+        body = head if read == 1 else b"x" * MB
+        return {"type": "http.request", "body": body, "more_body": read <= chunks}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    all_headers = {"content-type": f"multipart/form-data; boundary={boundary}", **headers}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in all_headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(api(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(bytes(m.get("body", b"")) for m in sent if m["type"] == "http.response.body")  # type: ignore[arg-type]
+    return int(start["status"]), json.loads(body) if body.startswith(b"{") else {}, read  # type: ignore[call-overload]
+
+
+def test_an_unauthenticated_upload_is_refused_before_its_body_is_read(lib: App) -> None:
+    lib.settings.api.public = False
+    status, body, read = post_streamed(
+        lib, "/api/v1/documents", {"content-length": str(50 * MB)}, chunks=50
+    )
+
+    assert status == 401
+    assert body["error"] == (
+        "authentication required: send 'Authorization: Bearer TOKEN' (an admin creates "
+        "tokens with `evident users token NAME`)"
+    )
+    assert read == 0
+    nothing_stored(lib, 3)
+
+
+def test_a_reader_s_upload_is_refused_before_its_body_is_read(
+    lib: App, tokens: dict[str, str]
+) -> None:
+    status, body, read = post_streamed(
+        lib, "/api/v1/documents", auth(tokens["rita"]) | {"content-length": str(50 * MB)}, 50
+    )
+
+    assert status == 403
+    assert body["error"] == "rita (reader) cannot add documents; it needs the author role or higher"
+    assert read == 0
+
+
+def test_a_declared_size_over_the_limit_is_refused_before_the_body_is_read(
+    lib: App, tokens: dict[str, str]
+) -> None:
+    lib.settings.api.max_upload_mb = 5
+    status, body, read = post_streamed(
+        lib, "/api/v1/documents", auth(tokens["ann"]) | {"content-length": str(50 * MB)}, 50
+    )
+
+    assert status == 413
+    assert body == error(
+        413,
+        "the upload is 50.0 MB, over the 5 MB limit; split the file or raise "
+        "api.max_upload_mb (EVIDENT_API__MAX_UPLOAD_MB)",
+    )
+    assert read == 0
+    nothing_stored(lib, 3)
+
+
+def test_a_streamed_body_without_a_length_stops_being_read_once_over_the_limit(
+    lib: App, tokens: dict[str, str]
+) -> None:
+    lib.settings.api.max_upload_mb = 5
+    status, body, read = post_streamed(lib, "/api/v1/documents", auth(tokens["ann"]), 50)
+
+    assert status == 413
+    assert body == error(
+        413,
+        "the upload is over the 5 MB limit; split the file or raise "
+        "api.max_upload_mb (EVIDENT_API__MAX_UPLOAD_MB)",
+    )
+    assert read <= 7  # the multipart head, then 5 MB and one more
+    nothing_stored(lib, 3)
+
+
+def test_the_web_upload_checks_the_sign_in_before_reading_the_body(lib: App) -> None:
+    status, _, read = post_streamed(lib, "/sources", {"content-length": str(50 * MB)}, 50)
+
+    assert status in (303, 401)
+    assert read == 0
     nothing_stored(lib, 3)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 
-from evident.ingest.chunk import chunk_document, split_sentences
+from evident.ingest.chunk import MAX_LINE_CHARS, chunk_document, split_sentences
 from evident.ingest.readers.base import join_sections
 from evident.models import DocumentMeta, ParsedDocument
 
@@ -170,3 +171,30 @@ def test_document_without_sections_is_one_section() -> None:
 
     assert (chunk.section, chunk.start, chunk.end, chunk.text) == ("", 0, len(text), text)
     assert len(chunk.sentences) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " ".join(f"word{n % 97}" for n in range(20_000)),  # 128 KB, words, no sentence end
+        "x" * 131_072,  # 128 KB, no space at all
+        "gout, " * 21_845,  # 128 KB of commas
+    ],
+    ids=["words", "one-token", "commas"],
+)
+def test_sentence_splitting_is_fast_on_text_with_no_sentence_ends(text: str) -> None:
+    started = time.perf_counter()
+
+    spans = split_sentences(text)
+
+    assert time.perf_counter() - started < 5.0  # was 63 s for the 128 KB of words
+    assert all(e - s <= MAX_LINE_CHARS for s, e in spans)
+    # Nothing is lost: the pieces, in order, hold every character but the spaces between.
+    assert "".join(text[s:e] for s, e in spans).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_long_paragraph_is_cut_at_sentence_ends() -> None:
+    sentence = "Colchicine relieves the pain of a gout flare within a day. "
+    text = (sentence * 100).strip()  # about 5,900 characters on one line
+
+    assert sentences(text) == [sentence.strip()] * 100

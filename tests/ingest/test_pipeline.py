@@ -219,6 +219,25 @@ def supported() -> str:
     return " ".join(sorted({s for r in all_readers() for s in getattr(r, "suffixes", ())}))
 
 
+YAML_BOMB = (
+    b"---\ntitle: Laughs\n"
+    b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    b"b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    b"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    b"f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    b"g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+    b"h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+    b"i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+    b"---\n# Laughs\n\nBody.\n"
+)
+YAML_ALIAS_REASON = (
+    "the YAML front matter uses the alias *a (line 4); evident does not expand YAML "
+    "aliases, which can blow a few bytes up to gigabytes. Write the value out in full and "
+    "ingest again"
+)
+
 BAD_INPUTS: dict[str, tuple[str, bytes | None, str]] = {
     # name: (file name, content or None for "does not exist", expected reason after "<path>: ")
     "missing": (
@@ -240,11 +259,37 @@ BAD_INPUTS: dict[str, tuple[str, bytes | None, str]] = {
         "not UTF-8 text (bad byte at offset 3); "
         "convert it first, e.g. `iconv -f latin1 -t utf-8 latin.txt`",
     ),
+    "nul": (
+        "nul.md",
+        b"# Title\n\n" + b"\x00" * 1000,
+        "not text (a NUL byte at offset 9: a binary or UTF-16 file); convert it to UTF-8 text "
+        "first, e.g. `iconv -f utf-16 -t utf-8 nul.md`",
+    ),
     "yaml": (
         "bad-yaml.md",
         b"---\ntitle: [unclosed\nkind: guideline\n---\n# Gout\n\nBody text about gout.\n",
         "the YAML front matter is malformed (did not find expected ',' or ']' at line 3); "
         "fix the block between the --- lines and ingest again",
+    ),
+    # 374 bytes that expand to 10^9 strings when the aliases are followed ("billion laughs").
+    "yaml-alias-bomb": ("laughs.md", YAML_BOMB, YAML_ALIAS_REASON),
+    "yaml-too-deep": (
+        "deep.md",
+        b"---\ntitle: Deep\nx: " + b"[" * 5_000 + b"]" * 5_000 + b"\n---\n# Deep\n\nBody.\n",
+        "the YAML front matter nests lists or mappings more than 32 levels deep (line 3); "
+        "front matter is a few flat fields. Flatten it and ingest again",
+    ),
+    "html-too-many-elements": (
+        "table.html",
+        b"<html><body><table>" + b"<tr><td>1</td></tr>" * 60_000 + b"</table></body></html>",
+        "the page has 120,003 HTML elements, over the 100,000 limit; save the article's "
+        "reader or print view, or convert it to Markdown, and ingest again",
+    ),
+    "yaml-too-long": (
+        "long-front-matter.md",
+        b"---\ntitle: Gout\nnote: " + b"x" * 70_000 + b"\n---\n# Gout\n\nBody text.\n",
+        "the front matter is 70,020 characters long, over the 65,536 limit; keep it to a few "
+        "fields, move long text into the body and ingest again",
     ),
 }
 
@@ -276,6 +321,68 @@ def test_bad_file_is_recorded_as_failed_and_the_batch_goes_on(
         assert bad.read_bytes() == content
     else:
         assert not bad.exists()
+
+
+def test_yaml_alias_bomb_is_refused_quickly_and_in_little_memory(
+    bm25_app: App, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "laughs.md"
+    bomb.write_bytes(YAML_BOMB)
+    tracemalloc.start()
+    started = time.perf_counter()
+
+    [failed] = bm25_app.ingest([bomb]).results
+
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert failed.status is IngestStatus.FAILED
+    assert failed.reason == f"{bomb}: {YAML_ALIAS_REASON}"
+    assert elapsed < 2.0
+    assert peak < 20_000_000
+
+
+def test_symlinks_leaving_the_folder_looping_or_dangling_are_refused_and_recorded(
+    bm25_app: App, sample_docs: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Private notes that must never become a document.\n", encoding="utf-8")
+    (sample_docs / "passwd.txt").symlink_to("/etc/passwd")
+    (sample_docs / "secret.txt").symlink_to(secret)
+    (sample_docs / "outside").symlink_to(tmp_path, target_is_directory=True)
+    (sample_docs / "loop.md").symlink_to(sample_docs / "loop.md")
+    (sample_docs / "gone.md").symlink_to(sample_docs / "deleted.md")
+    (sample_docs / "alias.md").symlink_to(sample_docs / "achilles-trial.md")
+
+    report = bm25_app.ingest([sample_docs])
+
+    reasons = {Path(r.origin).name: r.reason for r in report.failed}
+    assert reasons == {
+        "passwd.txt": f"{sample_docs}/passwd.txt: a symbolic link to /etc/passwd, outside the "
+        f"folder {sample_docs} being ingested; refused. Copy the file into the folder to "
+        "ingest it",
+        "secret.txt": f"{sample_docs}/secret.txt: a symbolic link to {secret}, outside the "
+        f"folder {sample_docs} being ingested; refused. Copy the file into the folder to "
+        "ingest it",
+        "outside": f"{sample_docs}/outside: a symbolic link to {tmp_path}, outside the "
+        f"folder {sample_docs} being ingested; refused. Copy the file into the folder to "
+        "ingest it",
+        "loop.md": f"{sample_docs}/loop.md: a symbolic link that loops ({sample_docs}/loop.md); "
+        "fix or remove the link and ingest again",
+        "gone.md": f"{sample_docs}/gone.md: a symbolic link to {sample_docs}/deleted.md, which "
+        "does not exist; fix or remove the link and ingest again",
+    }
+    # The link inside the folder is the same file: no failure, no second document.
+    assert titles(bm25_app) == SAMPLE_TITLES
+    assert bm25_app.store.count_documents() == 3
+    assert len(bm25_app.store.failed_sources()) == 5
+    assert all("Private notes" not in text for text in _all_text(bm25_app))
+
+
+def _all_text(app: App) -> list[str]:
+    return [
+        app.store.get_document(document_id).text for document_id, _, _ in app.store.list_documents()
+    ]
 
 
 def test_bad_file_inside_a_folder_fails_alone(bm25_app: App, sample_docs: Path) -> None:

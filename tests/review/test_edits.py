@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from threading import Barrier
+
 import pytest
 from review_helpers import Cast, drive
 
@@ -274,3 +277,91 @@ def test_targets(lib: App, draft: ArticleRecord) -> None:
         locate(article, "s9.1")
     with pytest.raises(InvalidInput, match=r"^statement '1.1' is not a valid target"):
         locate(article, "1.1")
+
+
+def test_an_edit_after_the_article_was_approved_is_refused_in_the_same_transaction(
+    lib: App, cast: Cast, draft: ArticleRecord
+) -> None:
+    read = under_review(lib, cast, draft)
+    article = lib.articles.get_revision(draft.article_id).article
+    lib.editorial.act("approve", draft.article_id, cast.reviewer, "fine")
+
+    # The edit read the article while it was under review and commits after the approval.
+    with pytest.raises(Conflict) as refused:
+        lib.articles.add_revision(
+            draft.article_id, read.revision, "bob", "late", article, expect_status=read.status
+        )
+
+    assert str(refused.value) == (
+        f"article {draft.article_id} changed meanwhile: it is now approved; reload it and retry"
+    )
+    assert lib.articles.get_record(draft.article_id).revision == 1
+
+
+def test_an_approval_names_its_revision_and_is_refused_after_an_edit(
+    lib: App, cast: Cast, draft: ArticleRecord
+) -> None:
+    under_review(lib, cast, draft)
+    change = StatementEdit(
+        "s1.1", text="Treatment of a gout flare works best when started within 24 hours."
+    )
+    lib.editorial.edit(draft.article_id, cast.reviewer, change, "shorter")
+
+    with pytest.raises(Conflict) as refused:
+        lib.editorial.act("approve", draft.article_id, cast.reviewer, "fine", revision=1)
+
+    assert str(refused.value) == (
+        f"cannot approve revision 1 of article {draft.article_id}: it is now at revision 2; "
+        "reload it, read the changes and try again"
+    )
+    assert lib.articles.get_record(draft.article_id).status is S.UNDER_REVIEW
+    approved = lib.editorial.act("approve", draft.article_id, cast.reviewer, "fine", revision=2)
+    assert approved.status is S.APPROVED
+    last = lib.articles.events(draft.article_id)[-1]
+    assert (last.action, last.revision) == ("approve", 2)
+
+
+def test_racing_edits_and_approvals_never_change_approved_text(
+    lib: App, cast: Cast, draft: ArticleRecord
+) -> None:
+    """Edit and approve at the same moment, many times: whichever wins, the text that was
+    approved is the text of the current revision."""
+    texts = [f"Treatment of a gout flare works best when started within {h} hours." for h in
+             range(24, 44)]  # fmt: skip
+    article_id = draft.article_id
+    under_review(lib, cast, draft)
+    for text in texts:
+        barrier = threading.Barrier(2)
+        outcome: dict[str, str] = {}
+
+        def edit_it(
+            text: str = text, outcome: dict[str, str] = outcome, barrier: Barrier = barrier
+        ) -> None:
+            barrier.wait()
+            try:
+                lib.editorial.edit(article_id, cast.reviewer, StatementEdit("s1.1", text=text))
+                outcome["edit"] = "ok"
+            except Conflict as exc:
+                outcome["edit"] = str(exc)
+
+        def approve_it(outcome: dict[str, str] = outcome, barrier: Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                lib.editorial.act("approve", article_id, cast.reviewer, "fine")
+                outcome["approve"] = "ok"
+            except Conflict as exc:
+                outcome["approve"] = str(exc)
+
+        workers = [threading.Thread(target=edit_it), threading.Thread(target=approve_it)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+        record = lib.articles.get_record(article_id)
+        if record.status is S.APPROVED:
+            approval = [e for e in lib.articles.events(article_id) if e.action == "approve"][-1]
+            assert approval.revision == record.revision, outcome
+            # Back to review for the next round (a new draft would work too).
+            reopen = {"actor": "eve", "action": "reopen", "to_status": "under_review"}
+            lib.articles.change_record(article_id, event=reopen, status=S.UNDER_REVIEW)

@@ -382,3 +382,28 @@ def test_every_form_field_has_a_label_and_the_skip_link_works(page: Any, served:
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_no_page_breaks_the_content_security_policy(page: Any, served: Served) -> None:
+    """Every response carries a strict CSP; the pages, their script and the streamed
+    answer must run under it without a single violation."""
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    page.add_init_script(
+        """document.addEventListener("securitypolicyviolation",
+             (e) => console.error("Content Security violation: " + e.violatedDirective))"""
+    )
+    url = ask(page, served)  # the streamed answer (fetch, live list) then the article
+    assert "default-src 'self'" in _csp(page, url)
+    page.get_by_role("button", name="Copy link").click()
+    sign_in(page, served, "ed")
+    for path in ("/", "/library", "/review", "/sources", url.split(served.base, 1)[1]):
+        page.goto(served.base + path)
+        page.wait_for_load_state("networkidle")
+
+    assert refused == []
+
+
+def _csp(page: Any, url: str) -> str:
+    response = page.request.get(url)
+    return str(response.headers.get("content-security-policy", ""))

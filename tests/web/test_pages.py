@@ -98,6 +98,26 @@ def test_a_visitor_s_answer_is_a_shareable_draft_they_cannot_review(
     assert app.articles.get_record(article_id).status.value == "draft"
 
 
+def test_a_visitor_s_draft_opens_by_its_whole_id_only(site: tuple[App, TestClient]) -> None:
+    app, client = site
+    article_id = article_id_of(ask(client, "How is a gout flare treated?"))
+    with TestClient(client.app) as stranger:
+        for prefix in (article_id[:1], article_id[:2], article_id[:11]):
+            guessed = stranger.get(f"/articles/{prefix}")
+            assert guessed.status_code == 404, prefix
+            assert f"no article {prefix!r}; run `evident articles list`" in guessed.text.replace(
+                "&#39;", "'"
+            )
+            api = stranger.get(f"/api/v1/articles/{prefix}")
+            assert api.json()["error"] == (
+                f"no article {prefix!r}; run `evident articles list` to see article ids"
+            )
+        assert stranger.get(f"/articles/{article_id}").status_code == 200
+    # A reviewer, who may see every draft anyway, can still use a prefix.
+    sign_in(client, app, "rosa", Role.REVIEWER)
+    assert client.get(f"/articles/{article_id[:6]}").status_code == 200
+
+
 def test_an_author_s_draft_is_not_shown_to_visitors(site: tuple[App, TestClient]) -> None:
     app, client = site
     sign_in(client, app, "ann", Role.AUTHOR)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from evident.errors import (
     EvidentError,
     PayloadTooLarge,
+    RateLimited,
     Unauthenticated,
     error_body,
     status_for,
@@ -21,6 +22,7 @@ from evident.errors import (
 
 __all__ = [
     "PayloadTooLarge",
+    "RateLimited",
     "Unauthenticated",
     "error_response",
     "install_error_handlers",
@@ -48,6 +50,8 @@ async def _evident_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EvidentError)
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return error_response(status, _one_line(str(exc)), headers=headers)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 from evident import __version__
 from evident.api.errors import install_error_handlers
+from evident.api.headers import SecurityHeaders
 from evident.api.routers import articles, cds, documents, stream, system, threads, users
 from evident.app import App, build_app
 from evident.config import load_settings
@@ -27,20 +30,32 @@ public (`api.public`), so do unauthenticated visitors. Every error has the same 
 
 
 def create_api(app: App) -> FastAPI:
-    """Return the FastAPI application serving this App."""
-    api = _make_api()
+    """Return the FastAPI application serving this App.
+
+    At start-up, upload jobs that a stopped server left queued or running are marked
+    failed with the reason, so they can be retried instead of showing "running" forever.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        app.recover_jobs()
+        yield
+
+    api = _make_api(lifespan)
     api.state.evident = app
     return api
 
 
-def _make_api() -> FastAPI:
+def _make_api(lifespan: Any = None) -> FastAPI:
     api = FastAPI(
         title="evident",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     install_error_handlers(api)
+    api.add_middleware(SecurityHeaders)
     for router in (
         system.router,
         stream.router,

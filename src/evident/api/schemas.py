@@ -228,6 +228,12 @@ class EventList(Schema):
 class ActionRequest(Schema):
     comment: str = Field("", max_length=5000, description="Why (required to reject, "
                          "request changes or retract).")  # fmt: skip
+    revision: int | None = Field(
+        None,
+        ge=1,
+        description="The revision you read; the action is refused with 409 if the article "
+        "was revised since. Send it to approve or publish exactly what you read.",
+    )
 
 
 class CommentRequest(Schema):

@@ -67,9 +67,11 @@ def _record_line(r: ArticleRecord) -> str:
     return line
 
 
-def _act(action: str, article_id: str, as_user: str | None, comment: str) -> None:
+def _act(
+    action: str, article_id: str, as_user: str | None, comment: str, revision: int | None
+) -> None:
     app = state.app()
-    record = app.editorial.act(action, article_id, _user(app, as_user), comment)
+    record = app.editorial.act(action, article_id, _user(app, as_user), comment, revision)
     out.print(f"{record.article_id}: {record.status.value} ({render.STATUS_LABEL[record.status]})")
 
 
@@ -81,6 +83,16 @@ def review_queue(as_user: AsUser = None) -> None:
 
 
 # Workflow actions that take only an article, an actor and a comment: one command each.
+Revision = Annotated[
+    int | None,
+    typer.Option(
+        "--revision",
+        min=1,
+        help="The revision you read (see `evident review show`); refused if the article was "
+        "revised since.",
+    ),
+]
+
 _ACTIONS = (
     ("submit", "submit", "Submit a draft (or a changed article) for review."),
     ("claim", "claim", "Claim a submitted article to review it."),
@@ -97,8 +109,13 @@ _ACTIONS = (
 
 
 def _action_command(command: str, action: str, help_text: str) -> None:
-    def run(article_id: ArticleId, as_user: AsUser = None, comment: Comment = "") -> None:
-        _act(action, article_id, as_user, comment)
+    def run(
+        article_id: ArticleId,
+        as_user: AsUser = None,
+        comment: Comment = "",
+        revision: Revision = None,
+    ) -> None:
+        _act(action, article_id, as_user, comment, revision)
 
     review_cli.command(command, help=help_text)(run)
 
@@ -358,3 +375,17 @@ def users_token(
     token = app.issue_token(name, actor=as_user or "operator")
     out.print(f"new API token for {name} (shown once, store it now):")
     sys.stdout.write(token + "\n")
+
+
+@users_cli.command("revoke")
+def users_revoke(
+    name: Annotated[str, typer.Argument(help="The user whose tokens to revoke.")],
+    as_user: AsUser = None,
+) -> None:
+    """Revoke every token of a user: API tokens and web sign-ins stop working at once.
+
+    Issue a fresh one afterwards with `evident users token NAME`.
+    """
+    app = state.app()
+    count = app.revoke_tokens(name, actor=as_user or "operator")
+    out.print(f"revoked {count} token{'s' if count != 1 else ''} of {name}")

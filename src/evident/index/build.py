@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,10 +145,40 @@ def build_index(
     return index
 
 
+@contextmanager
+def index_lock(directory: Path, *, exclusive: bool) -> Iterator[None]:
+    """Hold the index's inter-process lock: exclusive to replace it, shared to read it.
+
+    The server, `evident index` and an ingest may run in separate processes on one
+    library; without the lock two saves trampled one temporary folder, and a reader could
+    open the index halfway through a swap.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.with_name(directory.name + ".lock"), "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _save(index: SearchIndex, directory: Path) -> None:
-    # Write to a temporary folder and swap it in, so a kill never leaves half an index.
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    with index_lock(directory, exclusive=True):
+        # Left by a killed save: nobody else writes while this process holds the lock.
+        for leftover in directory.parent.glob(f"{directory.name}.tmp*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        # Write to a temporary folder and swap it in, so a kill never leaves half an index.
+        tmp = Path(tempfile.mkdtemp(prefix=f"{directory.name}.tmp-", dir=directory.parent))
+        _write(index, tmp)
+        old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if directory.exists():
+            directory.rename(old)
+        tmp.rename(directory)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write(index: SearchIndex, tmp: Path) -> None:
     (tmp / "bm25").mkdir(parents=True)
     index.lexical.save(tmp / "bm25")
     np.save(tmp / "kinds.npy", index.kinds)
@@ -155,12 +188,6 @@ def _save(index: SearchIndex, directory: Path) -> None:
         np.save(tmp / "present.npy", index.dense.present)
     (tmp / "rows.json").write_text(json.dumps([index.chunk_ids, index.document_ids]))
     (tmp / "manifest.json").write_text(json.dumps(asdict(index.manifest), indent=2))
-    old = directory.with_name(directory.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if directory.exists():
-        directory.rename(old)
-    tmp.rename(directory)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_manifest(directory: Path) -> IndexManifest | None:
@@ -178,9 +205,19 @@ def load_index(
     Raises:
         IndexMismatch: the index was built with other parameters or another embedder.
     """
+    with index_lock(directory, exclusive=False):
+        loaded = _load_current(store, directory, settings, embedder)
+    # Rebuilt outside the shared lock: the save takes the exclusive one.
+    return loaded if loaded is not None else build_index(store, directory, settings, embedder)
+
+
+def _load_current(
+    store: SqliteStore, directory: Path, settings: IndexSettings, embedder: Embedder | None
+) -> SearchIndex | None:
+    """The saved index if it matches the library, None when it must be (re)built."""
     manifest = read_manifest(directory)
     if manifest is None:
-        return build_index(store, directory, settings, embedder)
+        return None
     expected = _expected(settings, embedder)
     if manifest.parameters() != expected:
         diffs = ", ".join(
@@ -196,7 +233,7 @@ def load_index(
         embedder is not None and manifest.embedded != store.count_embeddings(embedder.name)
     )
     if stale:
-        return build_index(store, directory, settings, embedder)
+        return None
     chunk_ids, document_ids = json.loads((directory / "rows.json").read_text())
     dense = None
     if embedder is not None and (directory / "vectors.npy").exists():

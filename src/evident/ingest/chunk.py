@@ -12,7 +12,7 @@ from evident.models import Chunk, ParsedDocument, SourceSection
 
 # Bumped whenever passage boundaries change, so cached libraries built with the old
 # boundaries (the benchmark's) are rebuilt rather than silently reused.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 
 # pysbd knows general English abbreviations; these clinical ones also end in a full stop
 # without ending the sentence.
@@ -53,6 +53,13 @@ _CLINICAL_ABBREVIATIONS = {
     "yrs",
 }
 _ABBREV_TAIL = re.compile(r"(?:^|[\s(\[])([A-Za-z][A-Za-z.]*(?: al)?)\.\s*$")
+# pysbd's time grows with the square of a line's length when the line has no sentence end
+# (128 KB took a minute), so longer lines are cut into pieces of at most this many
+# characters first: at the last sentence end in the window, else the last space.
+MAX_LINE_CHARS = 2_000
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9(\[\"])")
+_CLOSING = re.compile(r"[\s\"'\u201d\u2019)\]]*$")
+_ANY_END = re.compile(r"[.!?\u2026]")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 
 
@@ -65,30 +72,63 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """Return (start, end) spans of the sentences in text, whitespace trimmed.
 
     Lines are split first (headings, list items and paragraphs are never one sentence),
-    then pysbd splits each line; splits after clinical abbreviations are undone.
+    lines longer than MAX_LINE_CHARS are cut into bounded pieces, then pysbd splits each
+    piece; splits after clinical abbreviations are undone. Time is linear in len(text).
     """
     spans: list[tuple[int, int]] = []
     pos = 0
-    for line in text.split("\n"):
-        start_of_line = pos
-        pos += len(line) + 1
-        if not line.strip():
-            continue
-        pieces: list[tuple[int, int]] = []
-        for seg in _segmenter().segment(line):
-            s, e = seg.start, seg.end
-            while s < e and line[s].isspace():
-                s += 1
-            while e > s and line[e - 1].isspace():
-                e -= 1
-            if s >= e:
-                continue
-            if pieces and _joins_previous(line[pieces[-1][0] : pieces[-1][1]], line[s:e]):
-                pieces[-1] = (pieces[-1][0], e)
-            else:
-                pieces.append((s, e))
-        spans.extend((start_of_line + s, start_of_line + e) for s, e in pieces)
+    for whole_line in text.split("\n"):
+        line_start = pos
+        pos += len(whole_line) + 1
+        for piece_start, piece_end in _bounded_pieces(whole_line):
+            spans.extend(
+                (line_start + piece_start + s, line_start + piece_start + e)
+                for s, e in _split_line(whole_line[piece_start:piece_end])
+            )
     return spans
+
+
+def _bounded_pieces(line: str) -> list[tuple[int, int]]:
+    """Cut a line into (start, end) pieces of at most MAX_LINE_CHARS characters."""
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    while len(line) - start > MAX_LINE_CHARS:
+        window = line[start : start + MAX_LINE_CHARS]
+        ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+        cut = ends[-1] if ends else window.rfind(" ") + 1
+        if cut <= 0:
+            cut = MAX_LINE_CHARS
+        pieces.append((start, start + cut))
+        start += cut
+    pieces.append((start, len(line)))
+    return pieces
+
+
+def _split_line(line: str) -> list[tuple[int, int]]:
+    """Return the sentence spans of one bounded line."""
+    if not line.strip():
+        return []
+    body = line[: _CLOSING.search(line).start()]  # type: ignore[union-attr]
+    if _ANY_END.search(body, 0, len(body) - 1) is None:
+        # No sentence end before the last character: pysbd would return the line whole
+        # (checked on 383,000 lines of the demo library and the shared corpora), and
+        # skipping it makes headings and unpunctuated text several times faster.
+        start, end = len(line) - len(line.lstrip()), len(line.rstrip())
+        return [(start, end)]
+    pieces: list[tuple[int, int]] = []
+    for seg in _segmenter().segment(line):
+        s, e = seg.start, seg.end
+        while s < e and line[s].isspace():
+            s += 1
+        while e > s and line[e - 1].isspace():
+            e -= 1
+        if s >= e:
+            continue
+        if pieces and _joins_previous(line[pieces[-1][0] : pieces[-1][1]], line[s:e]):
+            pieces[-1] = (pieces[-1][0], e)
+        else:
+            pieces.append((s, e))
+    return pieces
 
 
 def _joins_previous(previous: str, current: str) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,19 +23,53 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Yield files under the given paths in a stable order, skipping hidden ones.
+def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
+    """Yield (file, refusal) for the files under the given paths in a stable order.
 
-    A path that does not exist is yielded as is so the batch can record it as failed.
+    Hidden files are skipped. A path that does not exist is yielded as is so the batch can
+    record it as failed. A symbolic link inside a folder is followed only when it resolves
+    to a file inside that folder; one that leads outside, loops or dangles is yielded with
+    the reason it is refused, so the batch records it instead of dropping it (a link to
+    /etc/passwd in an uploaded folder must never become a document).
     """
     for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path)
-                if child.is_file() and not any(p.startswith(".") for p in rel.parts):
-                    yield child
-        else:
-            yield path
+        if not path.is_dir():
+            yield path, None
+            continue
+        for child in sorted(path.rglob("*")):
+            if any(p.startswith(".") for p in child.relative_to(path).parts):
+                continue
+            if child.is_symlink():
+                refusal = _link_refusal(path, child)
+                if refusal is not None:
+                    yield child, refusal
+                    continue
+                # Inside the folder: a linked folder's files are found by their real path.
+            if child.is_file():
+                yield child, None
+
+
+def _link_refusal(root: Path, link: Path) -> str | None:
+    """Say why a symbolic link under root may not be followed, or None if it may."""
+    try:
+        link.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return (
+                f"{link}: a symbolic link that loops ({os.readlink(link)}); "
+                "fix or remove the link and ingest again"
+            )
+        return (
+            f"{link}: a symbolic link to {os.readlink(link)}, which does not exist; "
+            "fix or remove the link and ingest again"
+        )
+    target = Path(os.path.realpath(link))
+    if not target.is_relative_to(root.resolve()):
+        return (
+            f"{link}: a symbolic link to {target}, outside the folder {root} being ingested; "
+            "refused. Copy the file into the folder to ingest it"
+        )
+    return None
 
 
 def _file_hash(data: bytes) -> str:
@@ -69,9 +105,13 @@ def ingest_path(
         One result per document (or per file, when the file failed or was skipped).
     """
     results: list[IngestResult] = []
-    for path in iter_files(paths):
+    for path, refusal in iter_files(paths):
         if on_file:
             on_file(str(path))
+        if refusal is not None:
+            # The link itself is the origin: resolving it would name the file it points to.
+            results.append(_failed(store, path, refusal, origin=str(path.absolute())))
+            continue
         try:
             results.extend(
                 _ingest_file(store, path, max_file_mb, passage_chars, passage_max_chars, force)
@@ -84,8 +124,9 @@ def ingest_path(
     return IngestReport(results=tuple(results))
 
 
-def _failed(store: SqliteStore, path: Path, reason: str) -> IngestResult:
-    origin = str(path.resolve()) if path.exists() else str(path)
+def _failed(store: SqliteStore, path: Path, reason: str, origin: str | None = None) -> IngestResult:
+    if origin is None:
+        origin = str(path.resolve()) if path.exists() else str(path)
     store.record_source(origin, content_hash="", status="failed", reason=reason)
     return IngestResult(origin=origin, status=IngestStatus.FAILED, reason=reason)
 

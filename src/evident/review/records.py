@@ -129,6 +129,7 @@ class Job:
     updated_at: datetime
     report: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    runner: str = ""  # "host:pid" of the process that queued or runs it
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from evident.errors import InvalidInput
 from evident.review.records import Role, User
@@ -31,8 +32,16 @@ def parse_role(value: str) -> Role:
         raise InvalidInput(f"unknown role {value!r}; choose one of: {choices}") from None
 
 
-def create_user(articles: ArticleStore, name: str, role: Role, actor: str) -> tuple[User, str]:
+def _expiry(days: float) -> datetime | None:
+    return now() + timedelta(days=days) if days > 0 else None
+
+
+def create_user(
+    articles: ArticleStore, name: str, role: Role, actor: str, token_days: float = 0
+) -> tuple[User, str]:
     """Create a user with a first token; return the user and the token (shown only once).
+
+    The token expires after token_days (0: never).
 
     Raises:
         InvalidInput: the name is not 1–64 letters, digits, dots, dashes or underscores.
@@ -45,18 +54,41 @@ def create_user(articles: ArticleStore, name: str, role: Role, actor: str) -> tu
         )
     user = User(user_id=uuid.uuid4().hex[:16], name=name, role=role, created_at=now())
     token = new_token()
-    articles.add_user(user, hash_token(token))
+    articles.add_user(user, hash_token(token), _expiry(token_days))
     articles.append_event(actor=actor, action="create_user", target=name, comment=role.value)
     return user, token
 
 
-def issue_token(articles: ArticleStore, name: str, actor: str) -> str:
+def issue_token(articles: ArticleStore, name: str, actor: str, token_days: float = 0) -> str:
     """Issue another token for an existing user and return it (shown only once)."""
     user = articles.user_by_name(name)
     token = new_token()
-    articles.add_token(user.user_id, hash_token(token))
+    articles.add_token(user.user_id, hash_token(token), _expiry(token_days))
     articles.append_event(actor=actor, action="issue_token", target=name)
     return token
+
+
+def revoke_tokens(articles: ArticleStore, name: str, actor: str) -> int:
+    """Revoke every token of a user (API tokens and web sign-ins); return how many."""
+    user = articles.user_by_name(name)
+    count = articles.revoke_tokens(user.user_id)
+    articles.append_event(actor=actor, action="revoke_tokens", target=name, comment=str(count))
+    return count
+
+
+def start_session(articles: ArticleStore, user: User, hours: float) -> str:
+    """Issue a web sign-in token for a user, valid for `hours`; return it."""
+    token = new_token()
+    expires = now() + timedelta(hours=hours)
+    articles.add_token(user.user_id, hash_token(token), expires, kind="session")
+    return token
+
+
+def end_session(articles: ArticleStore, token: str) -> None:
+    """Revoke the token a web session signed in with (signing out)."""
+    user = articles.user_by_token_hash(hash_token(token.strip()))
+    if user is not None:
+        articles.revoke_tokens(user.user_id, hash_token(token.strip()))
 
 
 def authenticate(articles: ArticleStore, token: str) -> User | None:

@@ -36,7 +36,15 @@ from evident.models import (
 )
 from evident.protocols import Embedder, FloatMatrix
 from evident.review.match import Candidate, best_match, question_key
-from evident.review.records import ArticleRecord, ReviewEvent, Revision, Role, StoredArticle, User
+from evident.review.records import (
+    ANONYMOUS,
+    ArticleRecord,
+    ReviewEvent,
+    Revision,
+    Role,
+    StoredArticle,
+    User,
+)
 from evident.store.articles import ArticleStore, now
 from evident.store.sqlite import SqliteStore
 from evident.verify.support import verify_article
@@ -208,8 +216,11 @@ class Editorial:
         return user.role.at_least(Role.AUTHOR) and record.author == user.name
 
     def record(self, article_id: str, viewer: User) -> ArticleRecord:
-        """Return an article's record; articles the viewer may not see do not exist for them."""
-        record = self.articles.get_record(article_id)
+        """Return an article's record; articles the viewer may not see do not exist for them.
+
+        Anonymous viewers must give the whole id: a prefix finds nothing for them.
+        """
+        record = self.articles.get_record(article_id, exact=viewer is ANONYMOUS)
         if not self.can_view(record, viewer):
             raise NotFound(
                 f"no article {article_id!r}; run `evident articles list` to see article ids"
@@ -357,9 +368,21 @@ class Editorial:
         return record
 
     # -- transitions -------------------------------------------------------------------
-    def act(self, action: str, article_id: str, actor: User, comment: str = "") -> ArticleRecord:
+    def act(
+        self,
+        action: str,
+        article_id: str,
+        actor: User,
+        comment: str = "",
+        revision: int | None = None,
+    ) -> ArticleRecord:
         """Take a workflow action (submit, claim, approve, request_changes, reject, publish,
         retract) and return the updated record.
+
+        The action applies to the revision the actor read: `revision` names it (front ends
+        send the one they showed), and the status change is refused in the same transaction
+        if the article was revised since. The audit event records that revision, so an
+        approval names exactly the text approved.
 
         Raises:
             PermissionDenied: the actor's role or relation to the article does not allow it.
@@ -373,6 +396,12 @@ class Editorial:
         step = TRANSITIONS[action]
         self._require(actor, step.role, f"{step.verb} articles")
         record = self.record(article_id, actor)
+        if revision is not None and revision != record.revision:
+            raise Conflict(
+                f"cannot {step.verb} revision {revision} of article {record.article_id}: it "
+                f"is now at revision {record.revision}; reload it, read the changes and "
+                "try again"
+            )
         if record.status not in step.sources:
             if record.status is step.target and action == "retract":
                 raise Conflict(
@@ -411,7 +440,11 @@ class Editorial:
             "comment": comment,
         }
         updated = self.articles.change_record(
-            record.article_id, event=event, expect_status=record.status, **fields
+            record.article_id,
+            event=event,
+            expect_status=record.status,
+            expect_revision=record.revision,
+            **fields,
         )
         if action == "publish":
             self._supersede_older(updated, actor)
@@ -590,21 +623,22 @@ class Editorial:
             statements[place.statement] = self._verified(edited, f"statement {label}")
             summary = f"edited {label}"
         revised = self._rebuild(article, place.section, tuple(statements), tuple(removed))
+        # One transaction, conditional on the status and revision this edit started from.
         number = self.articles.add_revision(
-            record.article_id, current.revision, actor.name, note or summary, revised
-        )
-        self.articles.change_record(
             record.article_id,
+            current.revision,
+            actor.name,
+            note or summary,
+            revised,
+            expect_status=record.status,
             event={
                 "actor": actor.name,
                 "action": "edit",
-                "revision": number,
                 "from_status": record.status.value,
                 "to_status": record.status.value,
                 "target": label,
                 "comment": note or summary,
             },
-            updated_at=now(),
         )
         return self.articles.get_revision(record.article_id, number)
 

@@ -28,6 +28,7 @@ from evident.review.records import (
     User,
 )
 from evident.review.serialize import article_from_json, article_to_json
+from evident.store.audit import ChainCheck, seal_event, verify_chain
 from evident.store.sqlite import SqliteStore
 
 
@@ -97,6 +98,7 @@ def _job(row: sqlite3.Row) -> Job:
         updated_at=datetime.fromisoformat(row["updated_at"]),
         report=json.loads(row["report"]),
         error=row["error"],
+        runner=row["runner"],
     )
 
 
@@ -123,7 +125,7 @@ class ArticleStore:
         self.store = store
 
     # -- users and tokens ------------------------------------------------------
-    def add_user(self, user: User, token_hash: str) -> None:
+    def add_user(self, user: User, token_hash: str, expires_at: datetime | None = None) -> None:
         with self.store.transaction() as tx:
             if tx.execute("SELECT 1 FROM users WHERE name=?", (user.name,)).fetchone():
                 raise Conflict(
@@ -135,16 +137,45 @@ class ArticleStore:
                 (user.user_id, user.name, user.role.value, user.created_at.isoformat()),
             )
             tx.execute(
-                "INSERT INTO tokens(token_hash, user_id, created_at) VALUES (?, ?, ?)",
-                (token_hash, user.user_id, user.created_at.isoformat()),
+                "INSERT INTO tokens(token_hash, user_id, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    token_hash,
+                    user.user_id,
+                    user.created_at.isoformat(),
+                    expires_at.isoformat() if expires_at is not None else None,
+                ),
             )
 
-    def add_token(self, user_id: str, token_hash: str) -> None:
+    def add_token(
+        self,
+        user_id: str,
+        token_hash: str,
+        expires_at: datetime | None = None,
+        kind: str = "api",
+    ) -> None:
         with self.store.transaction() as tx:
             tx.execute(
-                "INSERT INTO tokens(token_hash, user_id, created_at) VALUES (?, ?, ?)",
-                (token_hash, user_id, now().isoformat()),
+                "INSERT INTO tokens(token_hash, user_id, created_at, expires_at, kind) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    token_hash,
+                    user_id,
+                    now().isoformat(),
+                    expires_at.isoformat() if expires_at is not None else None,
+                    kind,
+                ),
             )
+
+    def revoke_tokens(self, user_id: str, token_hash: str | None = None) -> int:
+        """Revoke one token (by hash) or all of a user's live tokens; return how many."""
+        sql = "UPDATE tokens SET revoked_at=? WHERE user_id=? AND revoked_at IS NULL"
+        args: list[Any] = [now().isoformat(), user_id]
+        if token_hash is not None:
+            sql += " AND token_hash=?"
+            args.append(token_hash)
+        with self.store.transaction() as tx:
+            return int(tx.execute(sql, args).rowcount)
 
     def user_by_name(self, name: str) -> User:
         row = self.store.conn.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
@@ -156,9 +187,11 @@ class ArticleStore:
         return _user(row)
 
     def user_by_token_hash(self, token_hash: str) -> User | None:
+        """The user a live token belongs to: None when unknown, revoked or expired."""
         row = self.store.conn.execute(
-            "SELECT u.* FROM tokens t JOIN users u ON u.user_id=t.user_id WHERE t.token_hash=?",
-            (token_hash,),
+            "SELECT u.* FROM tokens t JOIN users u ON u.user_id=t.user_id WHERE t.token_hash=? "
+            "AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)",
+            (token_hash, now().isoformat()),
         ).fetchone()
         return None if row is None else _user(row)
 
@@ -167,7 +200,12 @@ class ArticleStore:
         return [_user(r) for r in rows.fetchall()]
 
     def count_tokens(self, user_id: str) -> int:
-        row = self.store.conn.execute("SELECT COUNT(*) FROM tokens WHERE user_id=?", (user_id,))
+        """Count a user's live API tokens (not revoked, not expired, not web sign-ins)."""
+        row = self.store.conn.execute(
+            "SELECT COUNT(*) FROM tokens WHERE user_id=? AND kind='api' AND revoked_at IS NULL "
+            "AND (expires_at IS NULL OR expires_at > ?)",
+            (user_id, now().isoformat()),
+        )
         return int(row.fetchone()[0])
 
     # -- articles and revisions ------------------------------------------------
@@ -223,9 +261,22 @@ class ArticleStore:
         )
 
     def add_revision(
-        self, article_id: str, expected: int, author: str, note: str, article: Article
+        self,
+        article_id: str,
+        expected: int,
+        author: str,
+        note: str,
+        article: Article,
+        *,
+        expect_status: ReviewStatus | None = None,
+        event: dict[str, Any] | None = None,
     ) -> int:
-        """Append a revision after `expected`; refuses if someone else revised it meanwhile."""
+        """Append a revision after `expected`, with its audit event, in one transaction.
+
+        Refused if someone else revised the article meanwhile, or (with expect_status) if
+        its status changed since the caller read it: an edit racing an approval must never
+        change the approved text.
+        """
         with self.store.transaction() as tx:
             record = self.get_record(article_id)
             if record.revision != expected:
@@ -233,18 +284,34 @@ class ArticleStore:
                     f"article {article_id} was revised meanwhile (now revision "
                     f"{record.revision}, you edited revision {expected}); reload it and retry"
                 )
+            if expect_status is not None and record.status is not expect_status:
+                raise Conflict(
+                    f"article {article_id} changed meanwhile: it is now "
+                    f"{record.status.value}; reload it and retry"
+                )
             number = expected + 1
-            self._insert_revision(tx, article_id, number, author, note, article)
+            self._insert_revision(tx, record.article_id, number, author, note, article)
             tx.execute(
                 "UPDATE articles SET revision=?, library_version=?, updated_at=? "
                 "WHERE article_id=?",
-                (number, article.library_version, now().isoformat(), article_id),
+                (number, article.library_version, now().isoformat(), record.article_id),
             )
+            if event is not None:
+                self.append_event(article_id=record.article_id, revision=number, **event)
             return number
 
-    def get_record(self, article_id: str) -> ArticleRecord:
+    def get_record(self, article_id: str, *, exact: bool = False) -> ArticleRecord:
+        """Return an article's record by id, or by a unique id prefix unless exact.
+
+        Front ends pass exact=True for anonymous callers: a visitor's draft is reachable by
+        its link alone, so a prefix must never find it.
+        """
         conn = self.store.conn
         row = conn.execute("SELECT * FROM articles WHERE article_id=?", (article_id,)).fetchone()
+        if row is None and exact:
+            raise NotFound(
+                f"no article {article_id!r}; run `evident articles list` to see article ids"
+            )
         if row is None:
             rows = conn.execute(
                 "SELECT * FROM articles WHERE article_id LIKE ? LIMIT 2", (article_id + "%",)
@@ -315,12 +382,13 @@ class ArticleStore:
         article_id: str,
         event: dict[str, Any] | None = None,
         expect_status: ReviewStatus | None = None,
+        expect_revision: int | None = None,
         **fields: Any,
     ) -> ArticleRecord:
         """Update workflow fields and append the audit event, in one transaction.
 
-        expect_status guards against a race: the change is refused if another request
-        moved the article on since the caller read it.
+        expect_status and expect_revision guard against races: the change is refused if
+        another request moved the article on, or revised its text, since the caller read it.
         """
         unknown = set(fields) - _MUTABLE
         assert not unknown, f"not a mutable article field: {unknown}"
@@ -331,18 +399,25 @@ class ArticleStore:
                     f"article {article_id} changed meanwhile: it is now "
                     f"{record.status.value}; reload it and retry"
                 )
+            if expect_revision is not None and record.revision != expect_revision:
+                raise Conflict(
+                    f"article {article_id} was revised meanwhile (now revision "
+                    f"{record.revision}, you read revision {expect_revision}); reload it, "
+                    "read the changes and retry"
+                )
             values = {k: (v.value if isinstance(v, ReviewStatus) else v) for k, v in fields.items()}
             values = {
                 k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()
             }
+            # The event first: the database refuses a status change no event records.
+            if event is not None:
+                self.append_event(article_id=record.article_id, **event)
             if values:
                 assignments = ", ".join(f"{k}=?" for k in values)
                 tx.execute(
                     f"UPDATE articles SET {assignments} WHERE article_id=?",
                     (*values.values(), record.article_id),
                 )
-            if event is not None:
-                self.append_event(article_id=record.article_id, **event)
             return self.get_record(record.article_id)
 
     # -- audit log -----------------------------------------------------------------
@@ -374,7 +449,13 @@ class ArticleStore:
                     now().isoformat(),
                 ),
             )
-            return int(cur.lastrowid or 0)
+            event_id = int(cur.lastrowid or 0)
+            seal_event(tx, event_id)
+            return event_id
+
+    def verify_audit(self) -> ChainCheck:
+        """Check the audit log against its hash chain (see store/audit.py)."""
+        return verify_chain(self.store.conn)
 
     def events(self, article_id: str | None = None) -> list[ReviewEvent]:
         if article_id is None:
@@ -425,7 +506,8 @@ class ArticleStore:
         with self.store.transaction() as tx:
             tx.execute(
                 "INSERT INTO jobs(job_id, kind, status, filename, path, submitted_by, "
-                "created_at, updated_at, report, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, report, error, runner) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.job_id,
                     job.kind,
@@ -437,6 +519,7 @@ class ArticleStore:
                     job.updated_at.isoformat(),
                     json.dumps(job.report),
                     job.error,
+                    job.runner,
                 ),
             )
 
@@ -452,6 +535,34 @@ class ArticleStore:
                 "UPDATE jobs SET status=?, report=?, error=?, updated_at=? WHERE job_id=?",
                 (status.value, json.dumps(report or {}), error, now().isoformat(), job_id),
             )
+
+    def unfinished_jobs(self) -> list[Job]:
+        """Jobs queued or running, oldest first."""
+        rows = self.store.conn.execute(
+            "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at"
+        ).fetchall()
+        return [_job(r) for r in rows]
+
+    def move_job(
+        self, job: Job, status: JobStatus, *, error: str = "", runner: str | None = None
+    ) -> bool:
+        """Move a job on from the status and runner it had when read; False if another
+        process moved it first."""
+        with self.store.transaction() as tx:
+            cursor = tx.execute(
+                "UPDATE jobs SET status=?, error=?, runner=?, updated_at=? "
+                "WHERE job_id=? AND status=? AND runner=?",
+                (
+                    status.value,
+                    error,
+                    job.runner if runner is None else runner,
+                    now().isoformat(),
+                    job.job_id,
+                    job.status.value,
+                    job.runner,
+                ),
+            )
+            return cursor.rowcount == 1
 
     def get_job(self, job_id: str) -> Job:
         row = self.store.conn.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()

@@ -1,9 +1,15 @@
 """Schema migrations, applied in order; PRAGMA user_version records how many ran.
 
-Append new scripts; never edit one that has shipped.
+Append new scripts; never edit one that has shipped. A migration is SQL, or a function
+run on the connection inside the migration's transaction when it must compute something.
 """
 
-MIGRATIONS: list[str] = [
+import sqlite3
+from collections.abc import Callable
+
+from evident.store.audit import migrate_chain
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
@@ -175,3 +181,27 @@ CREATE TABLE thread_turns (
 )
 """
 )
+
+# 4: the process that runs an ingest job ("host:pid"), so a server starting up can tell a
+# job whose server was killed (marked failed, retryable) from one another worker runs.
+MIGRATIONS.append(
+    """
+ALTER TABLE jobs ADD COLUMN runner TEXT NOT NULL DEFAULT ''
+"""
+)
+
+# 5: token lifetimes. API tokens expire (api.token_days), web sign-ins are tokens of their
+# own (kind 'session', api.session_hours) that signing out revokes; an admin can revoke
+# all of a user's tokens. NULL expires_at: never (tokens issued before this migration).
+MIGRATIONS.append(
+    """
+ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'api';
+ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE tokens ADD COLUMN revoked_at TEXT
+"""
+)
+
+# 6: tamper evidence. Review events are sealed into a hash chain as they are written (the
+# events already there are sealed now), and the database refuses a status change that has
+# no review event recording it (store/audit.py).
+MIGRATIONS.append(migrate_chain)

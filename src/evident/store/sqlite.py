@@ -137,9 +137,12 @@ class SqliteStore:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction() as tx:
-                for statement in script.split(";\n"):
-                    if statement.strip():
-                        tx.execute(statement)
+                if callable(script):
+                    script(tx)
+                else:
+                    for statement in script.split(";\n"):
+                        if statement.strip():
+                            tx.execute(statement)
                 tx.execute(f"PRAGMA user_version={number}")
 
     # -- meta --------------------------------------------------------------

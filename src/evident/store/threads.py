@@ -55,18 +55,27 @@ class ThreadStore:
             tx.execute("UPDATE threads SET updated_at=? WHERE thread_id=?", (stamp, turn.thread_id))
 
     def get(
-        self, thread_id: str, record: Callable[[str], ArticleRecord | None] = lambda _: None
+        self,
+        thread_id: str,
+        record: Callable[[str], ArticleRecord | None] = lambda _: None,
+        *,
+        exact: bool = False,
     ) -> Thread:
         """Return a thread with its turns; record(article_id) looks up saved articles.
 
         Raises:
-            NotFound: no thread has this id (a unique prefix is enough).
+            NotFound: no thread has this id (a unique prefix is enough unless exact).
         """
         conn = self.store.conn
-        rows = conn.execute(
-            "SELECT * FROM threads WHERE thread_id LIKE ? ORDER BY thread_id LIMIT 2",
-            (thread_id.strip() + "%",),
-        ).fetchall()
+        if exact:
+            rows = conn.execute(
+                "SELECT * FROM threads WHERE thread_id=?", (thread_id.strip(),)
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT * FROM threads WHERE thread_id LIKE ? ORDER BY thread_id LIMIT 2",
+                (thread_id.strip() + "%",),
+            ).fetchall()
         if len(rows) != 1 or not thread_id.strip():
             raise NotFound(
                 f"no thread {thread_id!r}; list threads with `evident chat --list` "

@@ -67,10 +67,12 @@ async def _error_page(request: Request, exc: Exception) -> Response:
 
 def install_web(api: FastAPI) -> None:
     """Add the HTML pages, the static files and HTML error pages to the API app."""
+    from evident.web import session
     from evident.web.routes import router
 
     static = str(resources.files("evident.web").joinpath("static"))
     api.mount("/static", StaticFiles(directory=static), name="static")
+    api.state.signin_limiter = session.SignInLimiter()
     api.include_router(router)
     api.add_exception_handler(EvidentError, _error_page)
     api.add_exception_handler(StarletteHTTPException, _error_page)

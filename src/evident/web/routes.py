@@ -15,7 +15,7 @@ from dataclasses import replace
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
@@ -23,8 +23,9 @@ from pydantic import BaseModel, Field
 
 from evident import __version__
 from evident.api.deps import AppDep
-from evident.api.errors import PayloadTooLarge, status_for
+from evident.api.errors import status_for
 from evident.api.routers.stream import encode, error_event, sse
+from evident.api.uploads import UPLOAD_BODY, read_upload
 from evident.app import App
 from evident.compose.phrasebook import GROUP_HEADINGS
 from evident.compose.render import (
@@ -178,9 +179,11 @@ def ask_stream(
 # -- articles ------------------------------------------------------------------------------
 def _stored(request: Request, app: App, article_id: str) -> tuple[User, Any]:
     user = session.require_reader(request, app)
-    record = app.articles.get_record(article_id)
-    viewer = session.viewer_for(app, user, record.author)
-    return user, app.editorial.get(article_id, viewer)
+    record = app.articles.get_record(article_id, exact=user is ANONYMOUS)
+    # A visitor's draft is shared by its link: only the whole id opens it, never a prefix.
+    exact = record.article_id == article_id
+    viewer = session.viewer_for(app, user, record.author) if exact else user
+    return user, app.editorial.get(record.article_id, viewer)
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
@@ -296,10 +299,17 @@ def signin(
     next: Annotated[str, Form()] = "/",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the token and keep it in an HttpOnly, SameSite=Strict cookie."""
+    """Check the API token and start a web session: a token of its own, kept in an
+    HttpOnly, SameSite=Strict cookie, that expires after api.session_hours and that
+    signing out revokes. Failed attempts are limited per client address."""
     session.check_post(request, csrf)
+    limits = app.settings.api
+    limiter: session.SignInLimiter = request.app.state.signin_limiter
+    client = session.client_address(request)
+    limiter.check(client, limits.signin_attempts, limits.signin_window_s)
     user = app.authenticate(token)
     if user is None:
+        limiter.failed(client, limits.signin_window_s)
         return page(
             request,
             app,
@@ -314,18 +324,22 @@ def signin(
     response = see_other(target)
     response.set_cookie(
         session.COOKIE,
-        token.strip(),
+        app.start_session(user),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        max_age=12 * 3600,
+        max_age=int(limits.session_hours * 3600),
     )
     return response
 
 
 @router.post("/signout")
-def signout(request: Request, csrf: Annotated[str, Form()] = "") -> RedirectResponse:
+def signout(request: Request, app: AppDep, csrf: Annotated[str, Form()] = "") -> RedirectResponse:
+    """Sign out: the session's token is revoked, so a copy of the cookie stops working."""
     session.check_post(request, csrf)
+    token = session.session_token(request)
+    if token:
+        app.end_session(token)
     response = see_other("/")
     response.delete_cookie(session.COOKIE)
     return response
@@ -422,12 +436,17 @@ def act(
     article_id: str,
     action: Annotated[str, Form()],
     comment: Annotated[str, Form(max_length=2000)] = "",
+    revision: Annotated[int | None, Form(ge=1)] = None,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Submit, claim, approve, request changes, reject, publish or retract."""
+    """Submit, claim, approve, request changes, reject, publish or retract the revision the
+    page showed (refused if the article was revised since)."""
     session.check_post(request, csrf)
     return _attempt(
-        request, app, article_id, lambda u: app.editorial.act(action, article_id, u, comment)
+        request,
+        app,
+        article_id,
+        lambda u: app.editorial.act(action, article_id, u, comment, revision),
     )
 
 
@@ -485,24 +504,33 @@ def sources(request: Request, app: AppDep, error: str = "") -> HTMLResponse:
     )
 
 
-@router.post("/sources", response_model=None)
-async def upload(
+@router.post("/sources", response_model=None, openapi_extra=UPLOAD_BODY)
+async def upload(request: Request, app: AppDep, background: BackgroundTasks) -> Response:
+    """Keep the uploaded file and ingest it in the background.
+
+    The sign-in, the origin and the declared size are checked before the body is read.
+    """
+    session.check_origin(request)
+    user = session.require_role(request, app, Role.EDITOR, "add documents")
+    name, data, form = await read_upload(request, app.settings.api.max_upload_mb)
+    csrf = form.get("csrf")
+    session.check_post(request, csrf if isinstance(csrf, str) else "")
+    job = app.accept_upload(name, data, user)
+    background.add_task(app.run_job, job.job_id)
+    return see_other(f"/sources#job-{job.job_id}")
+
+
+@router.post("/sources/{job_id}/retry", response_model=None)
+def retry(
     request: Request,
     app: AppDep,
-    file: UploadFile,
+    job_id: str,
     background: BackgroundTasks,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Keep the uploaded file and ingest it in the background."""
+    """Run a failed ingest job again (its uploaded file was kept)."""
     session.check_post(request, csrf)
     user = session.require_role(request, app, Role.EDITOR, "add documents")
-    limit_mb = app.settings.api.max_upload_mb
-    data = await file.read(int(limit_mb * 1_000_000) + 1)
-    if len(data) > limit_mb * 1_000_000:
-        raise PayloadTooLarge(
-            f"the upload {file.filename!r} is over the {limit_mb:g} MB limit; split the file "
-            "or raise api.max_upload_mb (EVIDENT_API__MAX_UPLOAD_MB)"
-        )
-    job = app.accept_upload(file.filename or "upload", data, user)
+    job = app.retry_job(job_id, user)
     background.add_task(app.run_job, job.job_id)
     return see_other(f"/sources#job-{job.job_id}")

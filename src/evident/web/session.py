@@ -1,22 +1,29 @@
 """Who is asking, for the web pages: the sign-in cookie, CSRF checks and the visitor author.
 
-Sign-in stores the user's API token in an HttpOnly, SameSite=Strict cookie; the pages
-authenticate it exactly as the API authenticates a bearer token. POST forms are protected
-twice: the browser never sends the SameSite=Strict cookie on a cross-site request, and every
-POST must come from this origin (Origin, or Referer when Origin is absent) and, when signed
-in, carry a CSRF token derived from the session token (an attacker can neither read the
-cookie nor compute the token).
+Sign-in checks the user's API token and issues a session token of its own (expiring after
+api.session_hours, revoked by signing out), kept in an HttpOnly, SameSite=Strict cookie;
+the pages authenticate it exactly as the API authenticates a bearer token. Failed sign-ins
+are limited per client address (api.signin_attempts per api.signin_window_s).
+
+POST forms are protected twice: the browser never sends the SameSite=Strict cookie on a
+cross-site request, and every POST must come from this origin (Origin, or Referer when
+Origin is absent; "Origin: null" is refused) and, when signed in, carry a CSRF token
+derived from the session token (an attacker can neither read the cookie nor compute it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+import time
 import uuid
+from collections import deque
 from urllib.parse import urlsplit
 
 from fastapi import Request
 
+from evident.api.errors import RateLimited
 from evident.app import App
 from evident.errors import Conflict, EvidentError, NotFound, PermissionDenied
 from evident.review.records import ANONYMOUS, Role, User
@@ -58,21 +65,74 @@ def csrf_token(request: Request) -> str:
     return hmac.new(token.encode(), b"evident-csrf", hashlib.sha256).hexdigest()
 
 
-def check_post(request: Request, form_token: str) -> None:
-    """Refuse a POST from another origin, or a signed-in POST without the CSRF token."""
+def check_origin(request: Request) -> None:
+    """Refuse a POST from another origin (checked from the headers, before the body).
+
+    "Origin: null" is refused too: browsers send it from sandboxed frames, data: and file:
+    pages and some cross-origin redirects, none of which is this site's own page.
+    """
     origin = request.headers.get("origin") or request.headers.get("referer") or ""
-    if origin and origin != "null":
+    if origin.strip().lower() == "null":
+        raise ForbiddenOrigin(
+            "refused a form posted from an opaque origin (Origin: null, such as a sandboxed "
+            "frame or a local file); submit the form from this site's own pages"
+        )
+    if origin:
         parts = urlsplit(origin)
         if parts.netloc != request.headers.get("host", ""):
             raise ForbiddenOrigin(
                 f"refused a form posted from {parts.scheme}://{parts.netloc}; submit the form "
                 "from this site's own pages"
             )
+
+
+def check_post(request: Request, form_token: str) -> None:
+    """Refuse a POST from another origin, or a signed-in POST without the CSRF token."""
+    check_origin(request)
     expected = csrf_token(request)
     if expected and not hmac.compare_digest(expected, form_token):
         raise ForbiddenOrigin(
             "the form's security token is missing or out of date; reload the page and try again"
         )
+
+
+class SignInLimiter:
+    """Counts failed sign-ins per client address over a sliding window (one process)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str, attempts: int, window_s: float) -> None:
+        """Refuse a sign-in from a client with too many recent failures.
+
+        Raises:
+            RateLimited: attempts failures within window_s; says how long to wait.
+        """
+        with self._lock:
+            recent = self._recent(client, window_s)
+            if len(recent) >= attempts:
+                wait = max(1, int(recent[0] + window_s - time.monotonic()) + 1)
+                raise RateLimited(
+                    f"too many failed sign-ins from {client} ({len(recent)} in "
+                    f"{window_s:g} s); wait {wait} s and try again, or ask an admin for a "
+                    "new token (evident users token NAME)",
+                    wait,
+                )
+
+    def failed(self, client: str, window_s: float) -> None:
+        with self._lock:
+            self._recent(client, window_s).append(time.monotonic())
+
+    def _recent(self, client: str, window_s: float) -> deque[float]:
+        recent = self._failures.setdefault(client, deque())
+        while recent and recent[0] <= time.monotonic() - window_s:
+            recent.popleft()
+        return recent
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
 
 
 def require_reader(request: Request, app: App) -> User:

@@ -131,7 +131,9 @@ def _action_route(action: str) -> None:
     step = TRANSITIONS[action]
 
     def take(article_id: str, body: ActionRequest, app: AppDep, user: UserDep) -> ArticleInfo:
-        return ArticleInfo.of(app.editorial.act(action, article_id, user, body.comment))
+        return ArticleInfo.of(
+            app.editorial.act(action, article_id, user, body.comment, body.revision)
+        )
 
     who = {
         "author": "its author or an editor",

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from evident.api.deps import AppDep, UserDep
-from evident.api.errors import PayloadTooLarge
 from evident.api.schemas import ERRORS, DocumentInfo, DocumentList, JobPublic
+from evident.api.uploads import UPLOAD_BODY, read_upload
 from evident.errors import PermissionDenied
 from evident.review.records import Role
 
 router = APIRouter(tags=["documents"], responses=ERRORS)
-
-_CHUNK = 1 << 20
-# Multipart framing around the file: allowed on top of the limit before refusing early.
-_FRAMING = 64 * 1024
 
 
 @router.get("/documents")
@@ -50,38 +46,34 @@ def list_documents(
     status_code=202,
     responses={413: ERRORS[400] | {"description": "Over api.max_upload_mb"},
                415: ERRORS[400] | {"description": "No reader for this file type"}},
+    openapi_extra=UPLOAD_BODY,
 )  # fmt: skip
 async def upload_document(
     request: Request,
-    file: UploadFile,
     background: BackgroundTasks,
     app: AppDep,
     user: UserDep,
 ) -> JobPublic:
-    """Upload a document (authors and up). It is kept under the library's uploads/ folder
-    and ingested in the background; poll the returned job for the ingest report."""
+    """Upload a document (authors and up) as multipart/form-data in a field named "file".
+    It is kept under the library's uploads/ folder and ingested in the background; poll the
+    returned job for the ingest report. The body is read only after the caller is known to
+    be allowed, and reading stops with 413 as soon as it passes api.max_upload_mb."""
     if not user.role.at_least(Role.AUTHOR):
         raise PermissionDenied(
             f"{user.name} ({user.role.value}) cannot add documents; it needs the author "
             "role or higher"
         )
-    limit_mb = app.settings.api.max_upload_mb
-    limit = int(limit_mb * 1_000_000)
-    declared = int(request.headers.get("content-length") or 0)
-    too_large = PayloadTooLarge(
-        f"the upload {file.filename!r} is over the {limit_mb:g} MB limit; split the file or "
-        "raise api.max_upload_mb (EVIDENT_API__MAX_UPLOAD_MB)"
-    )
-    if declared > limit + _FRAMING:
-        raise too_large
-    parts: list[bytes] = []
-    size = 0
-    while chunk := await file.read(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        parts.append(chunk)
-    job = app.accept_upload(file.filename or "upload", b"".join(parts), user)
+    name, data, _ = await read_upload(request, app.settings.api.max_upload_mb)
+    job = app.accept_upload(name, data, user)
+    background.add_task(app.run_job, job.job_id)
+    return JobPublic.of(job)
+
+
+@router.post("/jobs/{job_id}/retry", status_code=202)
+def retry_job(job_id: str, background: BackgroundTasks, app: AppDep, user: UserDep) -> JobPublic:
+    """Run a failed ingest job again (authors and up), e.g. one a server restart
+    interrupted; the uploaded file was kept. Poll the job for the new report."""
+    job = app.retry_job(job_id, user)
     background.add_task(app.run_job, job.job_id)
     return JobPublic.of(job)
 

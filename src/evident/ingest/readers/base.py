@@ -11,9 +11,19 @@ from evident.models import DocumentKind, SourceSection
 
 
 def decode_utf8(path: Path, data: bytes) -> str:
-    """Decode bytes as UTF-8 (a BOM is allowed) or fail with the fix."""
+    """Decode bytes as UTF-8 (a BOM is allowed) or fail with the fix.
+
+    NUL bytes are valid UTF-8 but never occur in text: a file holding them is binary (or
+    UTF-16) and would become a document of invisible characters.
+    """
     if not data.strip():
         raise ParseFailure(f"{path}: the file is empty; nothing to ingest")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ParseFailure(
+            f"{path}: not text (a NUL byte at offset {nul}: a binary or UTF-16 file); "
+            f"convert it to UTF-8 text first, e.g. `iconv -f utf-16 -t utf-8 {path.name}`"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

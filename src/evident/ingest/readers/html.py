@@ -184,6 +184,11 @@ def _extract(markup: str) -> Any:
     return None if doc is None else doc.body
 
 
+# Text extraction holds several copies of the tree: 200,000 table cells took 560 MB.
+# A long article page has a few tens of thousands of elements.
+MAX_HTML_ELEMENTS = 100_000
+
+
 class HtmlReader:
     name = "html"
     suffixes = (".html", ".htm")
@@ -200,6 +205,13 @@ class HtmlReader:
             raise ParseFailure(
                 f"{path}: not readable HTML ({exc}); save the page again and ingest again"
             ) from exc
+        elements = sum(1 for _ in tree.iter())
+        if elements > MAX_HTML_ELEMENTS:
+            raise ParseFailure(
+                f"{path}: the page has {elements:,} HTML elements, over the "
+                f"{MAX_HTML_ELEMENTS:,} limit; save the article's reader or print view, or "
+                "convert it to Markdown, and ingest again"
+            )
         meta = _meta_tags(tree)
         body = _extract(markup)
         parts = _body_parts(body) if body is not None else []

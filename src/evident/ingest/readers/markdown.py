@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,10 +10,15 @@ from typing import Any
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from evident.errors import ParseFailure
 from evident.ingest.readers.base import decode_utf8, infer_kind, join_sections
 from evident.models import DocumentKind, DocumentMeta, ParsedDocument, SourceSection
+
+# Front matter is a few fields; a block this long is a mistake or an attack, and refusing it
+# keeps the parsed metadata (stored as JSON with every document) small.
+MAX_FRONT_MATTER_CHARS = 65_536
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _KNOWN = {
@@ -32,6 +38,101 @@ _KNOWN = {
     "grade",
     "conditions",
 }
+
+
+# Front matter is a few flat fields; deeper nesting only serves to exhaust the stack.
+MAX_FRONT_MATTER_DEPTH = 32
+
+
+class _AliasRefused(yaml.YAMLError):
+    """A YAML alias (*name) in front matter; evident refuses to expand them."""
+
+    def __init__(self, anchor: str, line: int) -> None:
+        super().__init__(f"alias *{anchor} at line {line}")
+        self.anchor = anchor
+        self.line = line
+
+
+class _TooDeep(yaml.YAMLError):
+    """Front matter nested deeper than MAX_FRONT_MATTER_DEPTH."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"nested too deeply at line {line}")
+        self.line = line
+
+
+# libyaml when present (fast, and its messages are the ones users have seen), else Python.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _BoundedYAMLHandler(YAMLHandler):
+    """Loads front matter only after checking that it has no aliases.
+
+    A few hundred bytes of nested aliases ("billion laughs") expand to gigabytes once the
+    metadata is copied or serialised; front matter never needs them. Scanning the event
+    stream first is linear in the input's length.
+    """
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        depth = 0
+        for event in yaml.parse(fm, Loader=_SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark is not None else 0
+            if isinstance(event, yaml.AliasEvent):
+                raise _AliasRefused(str(event.anchor), line)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_FRONT_MATTER_DEPTH:
+                    raise _TooDeep(line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return yaml.load(fm, Loader=_SafeLoader)
+
+
+def load_front_matter(path: Path, raw: str) -> tuple[dict[str, Any], str]:
+    """Split a text into its front matter (as a mapping) and its body, within bounds.
+
+    Raises:
+        ParseFailure: the front matter is malformed, too long or uses YAML aliases.
+    """
+    handler = frontmatter.detect_format(raw, frontmatter.handlers)
+    if handler is None:
+        return {}, raw.strip()
+    if isinstance(handler, YAMLHandler):
+        handler = _BoundedYAMLHandler()
+    try:
+        fm, _ = handler.split(raw.strip())
+    except ValueError:
+        return {}, raw.strip()
+    if len(fm) > MAX_FRONT_MATTER_CHARS:
+        raise ParseFailure(
+            f"{path}: the front matter is {len(fm):,} characters long, over the "
+            f"{MAX_FRONT_MATTER_CHARS:,} limit; keep it to a few fields, move long text into "
+            "the body and ingest again"
+        )
+    try:
+        metadata, content = frontmatter.parse(raw, handler=handler)
+    except _AliasRefused as exc:
+        raise ParseFailure(
+            f"{path}: the YAML front matter uses the alias *{exc.anchor} (line {exc.line}); "
+            "evident does not expand YAML aliases, which can blow a few bytes up to "
+            "gigabytes. Write the value out in full and ingest again"
+        ) from exc
+    except _TooDeep as exc:
+        raise ParseFailure(
+            f"{path}: the YAML front matter nests lists or mappings more than "
+            f"{MAX_FRONT_MATTER_DEPTH} levels deep (line {exc.line}); front matter is a few "
+            "flat fields. Flatten it and ingest again"
+        ) from exc
+    except yaml.YAMLError as exc:
+        # One line: the batch summary prints one line per failed file.
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ParseFailure(
+            f"{path}: the YAML front matter is malformed ({problem}{where}); "
+            "fix the block between the --- lines and ingest again"
+        ) from exc
+    return dict(metadata), content
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -55,7 +156,18 @@ def _kind(path: Path, value: Any, title: str) -> tuple[DocumentKind, bool]:
 
 
 def meta_from_front_matter(path: Path, fm: dict[str, Any], fallback_title: str) -> DocumentMeta:
-    """Build document metadata from a front-matter mapping (shared with JSONL records)."""
+    """Build document metadata from a front-matter mapping (shared with JSONL records).
+
+    Raises:
+        ParseFailure: a field is invalid, or the metadata is too large to store.
+    """
+    size = len(json.dumps(fm, default=str))
+    if size > MAX_FRONT_MATTER_CHARS:
+        raise ParseFailure(
+            f"{path}: the document's metadata is {size:,} characters as JSON, over the "
+            f"{MAX_FRONT_MATTER_CHARS:,} limit; keep it to a few fields, move long text into "
+            "the body and ingest again"
+        )
     title = str(fm.get("title") or fallback_title).strip()
     if not title:
         raise ParseFailure(f"{path}: no title; add `title:` to the front matter")
@@ -177,23 +289,13 @@ class MarkdownReader:
 
     def read(self, path: Path) -> Iterator[ParsedDocument]:
         raw = decode_utf8(path, path.read_bytes())
-        try:
-            post = frontmatter.loads(raw)
-        except yaml.YAMLError as exc:
-            # One line: the batch summary prints one line per failed file.
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise ParseFailure(
-                f"{path}: the YAML front matter is malformed ({problem}{where}); "
-                "fix the block between the --- lines and ingest again"
-            ) from exc
+        metadata, content = load_front_matter(path, raw)
         first_heading = next(
-            (m.group(2) for line in post.content.split("\n") if (m := _HEADING.match(line))),
+            (m.group(2) for line in content.split("\n") if (m := _HEADING.match(line))),
             path.stem.replace("-", " ").replace("_", " "),
         )
-        meta = meta_from_front_matter(path, dict(post.metadata), first_heading)
-        text, sections = read_markdown(post.content)
+        meta = meta_from_front_matter(path, metadata, first_heading)
+        text, sections = read_markdown(content)
         if not text:
             raise ParseFailure(f"{path}: the document has front matter but no body text")
         yield ParsedDocument(text=text, meta=meta, sections=sections, format="markdown")
