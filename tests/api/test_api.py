@@ -161,7 +161,20 @@ def test_the_review_lifecycle_over_http(client: TestClient, tokens: dict[str, st
         json={"target": "s1.1", "text": "Gout flares resolve with aspirin and bed rest."},
     )  # fmt: skip
     assert unsupported.status_code == 400
-    assert "support 0.33 below threshold 0.60" in unsupported.json()["error"]
+    assert "the source does not say this: passage " in unsupported.json()["error"]
+    reversed_edit = call(
+        client, "POST", f"/articles/{article_id}/edits", bob,
+        json={"target": "s1.1", "text": "Treatment of a gout flare does not work best when "
+              "started within 24 hours."},
+    )  # fmt: skip
+    assert reversed_edit.status_code == 400
+    assert reversed_edit.json()["error"].startswith(
+        "edit refused: statement s1.1: the source says the opposite: passage "
+    )
+    assert (
+        "(the statement negates 'work', which the passage states)"
+        in (reversed_edit.json()["error"])
+    )
 
     diff = call(client, "GET", f"/articles/{article_id}/diff", bob).json()
     assert (diff["from_revision"], diff["to_revision"]) == (1, 2)

@@ -28,7 +28,7 @@ from evident.models import (
     StatementShown,
 )
 from evident.review.records import Role
-from evident.verify.support import quote_is_exact, support_score
+from evident.verify.support import Verdict, judge, quote_is_exact
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_000 = "What is the treatment for soft tissue calcifications near the metatarsal head?"
@@ -89,7 +89,8 @@ def assert_honest(app: App, events: list[AskEvent]) -> Article:
         for citation in statement.citations:
             assert quote_is_exact(citation, chunks[citation.chunk_id])
         texts = [chunks[c.chunk_id].text for c in statement.citations]
-        assert support_score(statement.text, texts, app.embedder) >= threshold
+        verdict = judge(statement.text, texts, app.support_model, threshold)
+        assert verdict.verdict is Verdict.SUPPORTS
     for event in shown:
         assert event.statement.citations and event.statement.support >= threshold
     return article

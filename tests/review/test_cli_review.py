@@ -51,7 +51,26 @@ def test_a_review_session_from_the_command_line(
         ("review", "approve", article_id, "--as", "bob"),
         ("review", "publish", article_id, "--as", "eve"),
     ]  # fmt: skip
-    for step in steps:
+    for step in steps[:3]:
+        result = run_cli(*step)
+        assert result.exit_code == 0, (step, result.output)
+
+    # A reviewer's edit that reverses the statement is refused, and says why.
+    reversed_text = "Treatment of a gout flare does not work best when started within 24 hours."
+    refused = cli_error(
+        library_dir, "review", "edit", article_id, "s1.1", "--text", reversed_text, "--as", "bob"
+    )
+    assert refused.returncode == 1
+    message = " ".join(refused.stderr.split())
+    assert message.startswith(
+        "error: edit refused: statement s1.1: the source says the opposite: passage "
+    ), message
+    assert message.endswith(
+        "(the statement negates 'work', which the passage states); cite a passage that says "
+        "it, or reword it to match the evidence"
+    ), message
+
+    for step in steps[3:]:
         result = run_cli(*step)
         assert result.exit_code == 0, (step, result.output)
 

@@ -16,13 +16,15 @@ from evident.models import (
     Reference,
     Statement,
 )
-from evident.verify.support import coverage, support_score, verify_article
+from evident.verify.model import ClaimSupportModel
+from evident.verify.support import coverage, judge, verify_article
 
 PASSAGE = (
     "Acute calcific periarthritis of the first metatarsophalangeal joint usually settles "
     "within two weeks with rest, ice and an NSAID. Surgical excision is reserved for deposits "
     "that stay painful for months."
 )
+MODEL = ClaimSupportModel()
 CHUNK = Chunk("c1", "d1", 0, "Treatment", PASSAGE, 0, len(PASSAGE), ((0, 118), (119, len(PASSAGE))))
 
 
@@ -47,7 +49,7 @@ def article(*statements: Statement) -> Article:
 
 def test_verbatim_quote_is_fully_supported() -> None:
     sentence = PASSAGE[:118]
-    assert support_score(sentence, [PASSAGE]) == 1.0
+    assert judge(sentence, [PASSAGE], MODEL, 0.5).score == 1.0
 
 
 def test_unrelated_statement_scores_low() -> None:
@@ -56,7 +58,7 @@ def test_unrelated_statement_scores_low() -> None:
 
 def test_supported_statements_stay_and_metrics_are_recorded() -> None:
     good = Statement(PASSAGE[:118], (cite(0, 118),))
-    result = verify_article(article(good), {"c1": CHUNK}, threshold=0.6)
+    result = verify_article(article(good), {"c1": CHUNK}, threshold=0.5, model=MODEL)
     assert result.statements() == [replace(good, support=1.0)]
     assert result.metrics["citation_recall"] == 1.0
     assert result.metrics["citation_precision"] == 1.0
@@ -68,18 +70,20 @@ def test_unsupported_statement_is_removed_and_kept_in_the_record_with_reason() -
         "Amoxicillin cures calcific deposits in children within a day.", (cite(0, 118),)
     )
     good = Statement(PASSAGE[:118], (cite(0, 118),))
-    result = verify_article(article(good, invented), {"c1": CHUNK}, threshold=0.6)
+    result = verify_article(article(good, invented), {"c1": CHUNK}, threshold=0.5, model=MODEL)
     assert [s.text for s in result.statements()] == [good.text]
     assert len(result.removed) == 1
     assert result.removed[0].statement.text == invented.text
-    assert result.removed[0].reason.startswith("support ")
+    assert result.removed[0].reason.startswith(
+        "the source does not say this: passage c1 does not support it (support "
+    )
     assert result.metrics["citation_recall"] == 0.5
 
 
 def test_citation_whose_quote_is_not_in_the_passage_is_rejected() -> None:
     forged = Citation("c1", "d1", 0, 10, "Something the passage never said")
     statement = Statement(PASSAGE[:118], (forged,))
-    result = verify_article(article(statement), {"c1": CHUNK}, threshold=0.6)
+    result = verify_article(article(statement), {"c1": CHUNK}, threshold=0.5, model=MODEL)
     assert not result.statements()
     assert result.removed[0].reason == "no citation points at a library passage"
 
@@ -87,6 +91,6 @@ def test_citation_whose_quote_is_not_in_the_passage_is_rejected() -> None:
 def test_citation_to_a_passage_outside_the_library_is_rejected() -> None:
     outside = Citation("zz", "dz", 0, 5, "Acute")
     result = verify_article(
-        article(Statement("Acute calcific periarthritis.", (outside,))), {"c1": CHUNK}, 0.6
+        article(Statement("Acute calcific periarthritis.", (outside,))), {"c1": CHUNK}, 0.5, MODEL
     )
     assert not result.statements() and not result.references

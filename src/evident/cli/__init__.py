@@ -11,7 +11,7 @@ import typer
 
 # Importing a module registers its commands; `evident --help` lists them in this order.
 # isort: off
-from evident.cli import library, answers, review, server, evals, operations  # noqa: F401
+from evident.cli import library, answers, review, server, evals, operations, models  # noqa: F401
 
 # isort: on
 from evident.cli.common import cli, err, state

@@ -11,7 +11,8 @@ complete, before it is shown:
   - it cites at least one passage, and only numbers that were given;
   - it does not read as an instruction to a model, and names no source (PMID, DOI, URL,
     "et al.", "(Name 2020)") and no number that its cited passages do not contain;
-  - its cited passages support it (verify.support_score at verify.support_threshold).
+  - its cited passages support it (verify.support.judge at verify.support_threshold): a
+    statement they contradict or do not address is dropped, and the reason says which.
 A statement that fails is dropped, counted and kept in the article's record with the
 reason. A reply that is not exactly the requested JSON is rejected as a whole, never
 repaired. When too little survives, the caller composes the article extractively and
@@ -51,8 +52,8 @@ from evident.models import (
     StatementDropped,
     StatementShown,
 )
-from evident.protocols import Embedder, Generator
-from evident.verify.support import coverage, support_score, verify_article
+from evident.protocols import Generator, SupportModel
+from evident.verify.support import Verdict, coverage, judge, verify_article
 
 
 def reply_schema(passages: int) -> dict[str, Any]:
@@ -309,11 +310,6 @@ _SOURCE = re.compile(
     r"\b[A-Z][A-Za-z'-]+ et al\b|\(([A-Z][A-Za-z'-]+(?: (?:and|&) [A-Z][A-Za-z'-]+)?),? "
     r"(?:19|20)\d\d[a-z]?\)"
 )
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?(?![\w])")
-
-
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", ".") for n in _NUMBER.findall(text)}
 
 
 def _marker_numbers(group: str) -> set[int]:
@@ -370,7 +366,7 @@ def check_statement(
     cites: Sequence[int],
     passages: Sequence[Passage],
     threshold: float,
-    embedder: Embedder | None,
+    model: SupportModel,
     known: set[str] | None = None,
 ) -> Statement | str:
     """Return the verified statement, or the reason it is dropped.
@@ -418,14 +414,13 @@ def check_statement(
     novel = _novel_words(clean, known)
     if novel:
         return f"uses terms that no given passage contains ({', '.join(novel)})"
-    missing = sorted(_numbers(clean) - _numbers(sources))
-    if missing:
-        return f"states {', '.join(missing)}, which its cited passages do not contain"
-    score = support_score(clean, [h.chunk.text for h in cited], embedder)
-    if score < threshold:
-        return f"support {score:.2f} below threshold {threshold:.2f}"
+    verdict = judge(clean, [h.chunk.text for h in cited], model, threshold)
+    if verdict.verdict is not Verdict.SUPPORTS:
+        return verdict.reason(cited[verdict.passage].chunk.chunk_id, threshold)
     return Statement(
-        text=clean, citations=tuple(_citation(clean, h) for h in cited), support=round(score, 3)
+        text=clean,
+        citations=tuple(_citation(clean, h) for h in cited),
+        support=round(verdict.score, 3),
     )
 
 
@@ -455,7 +450,7 @@ class LlmComposer:
     generator: Generator
     settings: GeneratorSettings
     threshold: float
-    embedder: Embedder | None = None
+    support_model: SupportModel
     outcome: Outcome = field(default_factory=Outcome)
 
     def write(
@@ -486,7 +481,7 @@ class LlmComposer:
             else:
                 text = item.text
                 verdict = check_statement(
-                    item.text, item.cites, passages, self.threshold, self.embedder, known
+                    item.text, item.cites, passages, self.threshold, self.support_model, known
                 )
             if isinstance(verdict, Statement) and verdict.text.lower() in seen:
                 verdict = "repeats an earlier statement"
@@ -568,7 +563,7 @@ class LlmComposer:
         extractive one (built by `extractive`) with a note and the dropped statements."""
         out = self.outcome
         if out.article is not None:
-            verified = verify_article(out.article, chunks, self.threshold, self.embedder)
+            verified = verify_article(out.article, chunks, self.threshold, self.support_model)
             yield ArticleReady(verified)
             return
         yield FellBack(out.failure)

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from evident import __version__
-from evident.app import App, build_app, make_embedder
+from evident.app import App, build_app, make_embedder, make_support_model
 from evident.config import Settings
 from evident.eval.data import REPO, shared_data_dir
-from evident.protocols import Embedder
+from evident.protocols import Embedder, SupportModel
 
 Progress = Callable[[int, int], None]
 SCHEMA = "evident.eval/1"
@@ -82,6 +82,7 @@ class EvalContext:
         self._app: App | None = None
         self._embedder: Embedder | None = None
         self._embedder_made = False
+        self._support_model: SupportModel | None = None
         self.work_dir = work_dir or REPO / "var" / "eval-work"
 
     def app(self) -> App:
@@ -92,6 +93,14 @@ class EvalContext:
     @property
     def has_app(self) -> bool:
         return self._app is not None
+
+    def support_model(self) -> SupportModel:
+        """The claim-support model the settings name (shared with the App once it is open)."""
+        if self._app is not None:
+            return self._app.support_model
+        if self._support_model is None:
+            self._support_model = make_support_model(self.settings)
+        return self._support_model
 
     def embedder(self) -> Embedder | None:
         """The embedder the settings name (shared with the App once it is open)."""

@@ -34,7 +34,7 @@ from evident.models import (
     ReviewStatus,
     Statement,
 )
-from evident.protocols import Embedder, FloatMatrix
+from evident.protocols import Embedder, FloatMatrix, SupportModel
 from evident.review.match import Candidate, best_match, question_key
 from evident.review.records import (
     ANONYMOUS,
@@ -201,12 +201,14 @@ class Editorial:
         articles: the review tables.
         library: the document store (passages for citations, documents for staleness).
         support_threshold: the verify stage's threshold for edited statements.
-        embedder: used to re-verify edits and to match questions (None: lexical only).
+        support_model: re-verifies edited statements against their citations.
+        embedder: used to match questions (None: lexical only).
     """
 
     articles: ArticleStore
     library: SqliteStore
     support_threshold: float
+    support_model: SupportModel
     embedder: Embedder | None = None
 
     # -- reading -------------------------------------------------------------------
@@ -680,11 +682,11 @@ class Editorial:
             generated_at=now(),
             library_version="",
         )
-        result = verify_article(probe, chunks, self.support_threshold, self.embedder)
+        result = verify_article(probe, chunks, self.support_threshold, self.support_model)
         if not result.bottom_line:
             reason = result.removed[-1].reason if result.removed else "not supported"
             raise InvalidInput(
-                f"edit refused: {label} is not supported by its citations ({reason}); "
+                f"edit refused: {label}: {reason}; "
                 "cite a passage that says it, or reword it to match the evidence"
             )
         return result.bottom_line[0]

@@ -16,7 +16,7 @@ from evident.eval.data import medlfqa_questions
 from evident.eval.metrics import matched_share, mean
 from evident.eval.runner import EvalContext, Progress, Suite, SuiteOutput
 from evident.eval.suites.common import match_threshold, similarity, similarity_name, timed_ask
-from evident.verify.support import support_score
+from evident.verify.support import Verdict, judge
 
 
 def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
@@ -42,7 +42,10 @@ def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
         must = matched_share(similarity(list(q.must_have), statements, embedder), cut)
         nice = matched_share(similarity(list(q.nice_to_have), statements, embedder), cut)
         reference = [*q.must_have, *q.nice_to_have]
-        unsupported = [support_score(s, reference, embedder) < threshold for s in statements]
+        unsupported = [
+            judge(s, reference, app.support_model, threshold).verdict is not Verdict.SUPPORTS
+            for s in statements
+        ]
         items.append(
             {
                 "question": q.number,
@@ -75,9 +78,9 @@ def run(ctx: EvalContext, limit: int | None, progress: Progress) -> SuiteOutput:
         f"({similarity_name(embedder)}); abstentions score 0 (automatic proxy)",
         "must_have_recall_answered": "must-have recall over answered questions",
         "nice_to_have_recall": "the same for nice-to-have statements",
-        "unsupported_statement_share": "share of article statements whose support_score "
-        f"against all must-have + nice-to-have statements is below {threshold} (automatic "
-        "proxy for 'unsupported or contradicting'; cannot see contradictions)",
+        "unsupported_statement_share": "share of article statements the verifier does not "
+        "find supported by the must-have + nice-to-have statements together (claim-support "
+        f"model at {threshold}; automatic proxy for 'unsupported or contradicting')",
         "abstention_rate": "share of questions evident declined to answer",
         "statements_per_answer": "statements in an answered article",
         "questions": "MedLFQA medication questions asked",

@@ -1,0 +1,61 @@
+"""Training: one command rebuilds a model whose numpy runtime matches torch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the train extra (make train-env)")
+
+from evident.train.pairs import held_out, training_pairs  # noqa: E402
+from evident.verify.model import ClaimSupportModel  # noqa: E402
+
+
+@pytest.mark.shared_data
+def test_models_train_writes_a_stamped_model_that_loads_and_matches_torch(
+    shared_data: Path, tmp_path: Path, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "model"
+    result = run_cli("models", "train", "--limit", "24", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["pairs"] >= 6
+    stamp = json.loads((out / "stamp.json").read_text())
+    assert stamp["train_pairs"] == 24 and len(stamp["data_sha256"]) == 64
+
+    from safetensors.numpy import load_file
+
+    from evident.bert import model_dir, pair_tokenizer
+    from evident.train.torch_bert import load_base
+
+    numpy_model = ClaimSupportModel(out)
+    pairs = [("Gout is treated with colchicine.", "Colchicine treats acute gout flares.")]
+    ours = numpy_model.probabilities(pairs)
+
+    weights = load_file(str(out / "weights.safetensors"))
+    reference = load_base(model_dir(), 3)
+    merged = load_file(str(model_dir() / "model.safetensors"))
+    merged.update(weights)
+    reference.load_checkpoint(merged)
+    reference.head.weight.data = torch.tensor(weights["head.weight"].astype(np.float32))
+    reference.head.bias.data = torch.tensor(weights["head.bias"].astype(np.float32))
+    reference.eval()
+    enc = pair_tokenizer(128).encode(*pairs[0])
+    ids = torch.tensor([enc.ids])
+    logits = reference(ids, torch.tensor([enc.type_ids]), torch.ones_like(ids))
+    theirs = torch.softmax(logits / stamp["temperature"], -1).detach().numpy()
+    assert np.allclose(ours, theirs, atol=1e-4)
+
+
+@pytest.mark.shared_data
+def test_generated_pairs_are_split_by_document_and_eval_only_sets_are_never_read(
+    shared_data: Path,
+) -> None:
+    train, dev = training_pairs(shared_data)
+    generated_train = {p.group for p in train if p.source == "generated"}
+    generated_dev = {p.group for p in dev if p.source == "generated"}
+    assert generated_train and generated_dev and not generated_train & generated_dev
+    assert all(held_out(g) for g in generated_dev)
+    assert not {p.source for p in train} & {"healthver", "nli4ct", "expertqa"}
