@@ -28,6 +28,7 @@ PASSAGE = (
     "within two weeks with rest, ice and an NSAID. Surgical excision is reserved for deposits "
     "that stay painful for months."
 )
+FIRST = PASSAGE.index(". ") + 1  # the end of the first sentence
 MODEL = ClaimSupportModel()
 
 
@@ -42,7 +43,7 @@ class NeverCalled:
 
 
 def test_a_verbatim_quote_scores_one_without_running_the_model() -> None:
-    j = judge(PASSAGE[:118], [PASSAGE], NeverCalled(), 0.5)
+    j = judge(PASSAGE[:FIRST], [PASSAGE], NeverCalled(), 0.5)
     assert (j.verdict, j.score, j.check) == (Verdict.SUPPORTS, 1.0, "verbatim")
 
 

@@ -24,8 +24,11 @@ PASSAGE = (
     "within two weeks with rest, ice and an NSAID. Surgical excision is reserved for deposits "
     "that stay painful for months."
 )
+FIRST = PASSAGE.index(". ") + 1  # the end of the first sentence
 MODEL = ClaimSupportModel()
-CHUNK = Chunk("c1", "d1", 0, "Treatment", PASSAGE, 0, len(PASSAGE), ((0, 118), (119, len(PASSAGE))))
+CHUNK = Chunk(
+    "c1", "d1", 0, "Treatment", PASSAGE, 0, len(PASSAGE), ((0, FIRST), (FIRST + 1, len(PASSAGE)))
+)
 
 
 def cite(start: int, end: int, text: str = PASSAGE) -> Citation:
@@ -48,7 +51,7 @@ def article(*statements: Statement) -> Article:
 
 
 def test_verbatim_quote_is_fully_supported() -> None:
-    sentence = PASSAGE[:118]
+    sentence = PASSAGE[:FIRST]
     assert judge(sentence, [PASSAGE], MODEL, 0.5).score == 1.0
 
 
@@ -57,7 +60,7 @@ def test_unrelated_statement_scores_low() -> None:
 
 
 def test_supported_statements_stay_and_metrics_are_recorded() -> None:
-    good = Statement(PASSAGE[:118], (cite(0, 118),))
+    good = Statement(PASSAGE[:FIRST], (cite(0, FIRST),))
     result = verify_article(article(good), {"c1": CHUNK}, threshold=0.5, model=MODEL)
     assert result.statements() == [replace(good, support=1.0)]
     assert result.metrics["citation_recall"] == 1.0
@@ -67,9 +70,9 @@ def test_supported_statements_stay_and_metrics_are_recorded() -> None:
 
 def test_unsupported_statement_is_removed_and_kept_in_the_record_with_reason() -> None:
     invented = Statement(
-        "Amoxicillin cures calcific deposits in children within a day.", (cite(0, 118),)
+        "Amoxicillin cures calcific deposits in children within a day.", (cite(0, FIRST),)
     )
-    good = Statement(PASSAGE[:118], (cite(0, 118),))
+    good = Statement(PASSAGE[:FIRST], (cite(0, FIRST),))
     result = verify_article(article(good, invented), {"c1": CHUNK}, threshold=0.5, model=MODEL)
     assert [s.text for s in result.statements()] == [good.text]
     assert len(result.removed) == 1
@@ -82,7 +85,7 @@ def test_unsupported_statement_is_removed_and_kept_in_the_record_with_reason() -
 
 def test_citation_whose_quote_is_not_in_the_passage_is_rejected() -> None:
     forged = Citation("c1", "d1", 0, 10, "Something the passage never said")
-    statement = Statement(PASSAGE[:118], (forged,))
+    statement = Statement(PASSAGE[:FIRST], (forged,))
     result = verify_article(article(statement), {"c1": CHUNK}, threshold=0.5, model=MODEL)
     assert not result.statements()
     assert result.removed[0].reason == "no citation points at a library passage"
