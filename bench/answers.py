@@ -24,9 +24,8 @@ from bench.library import open_library
 from bench.metrics import percentile
 from bench.retrieval import bench_settings
 from evident import __version__
-from evident.app import App, build_app
-from evident.config import Settings
-from evident.eval.data import REPO, bioasq_questions
+from evident.app import App
+from evident.eval.data import bioasq_questions
 from evident.eval.suites.abstain import DEMO_IN_SCOPE, DEMO_OUT_OF_SCOPE
 
 AREA = "answers"
@@ -66,14 +65,9 @@ def _latency(values: list[float]) -> dict[str, float]:
 
 
 def _demo(log: Log, limit: int | None) -> dict[str, Any]:
-    from bench.library import cache_root
+    from bench.library import open_demo_library
 
-    directory = cache_root() / f"demo-{__version__}"
-    app = build_app(Settings(library=directory))
-    if app.store.count_documents() == 0:
-        log("answers: building the demo library …")
-    app.ingest([REPO / "library"])
-    app.refresh_index()
+    app = open_demo_library(AREA, log)
     questions = list(DEMO_QUESTIONS[:limit] if limit else DEMO_QUESTIONS)
     app.ask(questions[0])  # load the model weights and the index once
     rows = []

@@ -16,9 +16,7 @@ from typing import Any
 
 from bench.data import REPO
 from evident import __version__
-from evident.app import build_app
 from evident.compose.audience import DOSE
-from evident.config import Settings
 from evident.models import Article, Audience
 
 AREA = "audiences"
@@ -46,11 +44,9 @@ def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
     if not questions:
         log(f"audiences: no seed pages at {SEEDS}; skipped")
         return {**meta, "skipped": f"no seed pages at {SEEDS}", "rows": [], "by_audience": {}}
-    from bench.library import cache_root
+    from bench.library import open_demo_library
 
-    app = build_app(Settings(library=cache_root() / f"demo-{__version__}"))
-    app.ingest([REPO / "library"])
-    app.refresh_index()
+    app = open_demo_library(AREA, log)
     rows: list[dict[str, Any]] = []
     for question in questions:
         log(f"audiences: {question[:70]}")

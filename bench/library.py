@@ -51,6 +51,19 @@ def library_files() -> list[Path]:
     return [*bioasq, *pubmedqa, *medquad, *ngc]
 
 
+def open_demo_library(area: str, log: Log) -> App:
+    """The bundled demo library (library/), ingested and indexed in the benchmark cache;
+    an unchanged library is reused, so only the first run pays for the embedding."""
+    from evident.eval.data import REPO
+
+    app = build_app(Settings(library=cache_root() / f"demo-{__version__}"))
+    if app.store.count_documents() == 0:
+        log(f"{area}: building the demo library …")
+    app.ingest([REPO / "library"])
+    app.refresh_index()
+    return app
+
+
 def cache_root() -> Path:
     """Return $EVIDENT_BENCH_CACHE, or ~/.cache/evident-bench."""
     default = Path.home() / ".cache" / "evident-bench"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import REPO, require, shared_data_dir
-from bench.library import cache_root
+from bench.library import cache_root, open_demo_library
 from bench.metrics import percentile
 from evident import __version__
 from evident.app import App, build_app
@@ -65,15 +65,6 @@ def _bioasq_library(log: Log, limit: int | None) -> tuple[App, list[str]]:
     # BM25 settings is never loaded.
     app.refresh_index()
     return app, [" ".join(q["body"].split()) for q in sample]
-
-
-def _demo_library(log: Log) -> App:
-    app = build_app(Settings(library=cache_root() / f"demo-{__version__}"))
-    if app.store.count_documents() == 0:
-        log("llm: building the demo library …")
-    app.ingest([REPO / "library"])
-    app.refresh_index()
-    return app
 
 
 def _row(article: Article, seconds: float) -> dict[str, Any]:
@@ -191,7 +182,7 @@ def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
     with LocalModelServer(python, log_path) as server:
         results["generator"] = server.generator_settings().model_dump(exclude={"base_url"})
         log("llm: seed questions on the demo library …")
-        demo = _demo_library(log)
+        demo = open_demo_library(AREA, log)
         seeds = seed_questions()[:limit] if limit else seed_questions()
         results["seeds"] = _compare(demo, seeds, server, log)
         demo.store.close()

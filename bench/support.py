@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from bench.data import require
+from bench.library import open_demo_library
 from bench.metrics import percentile
-from evident import __version__
-from evident.app import App, build_app
+from evident.app import App
 from evident.config import Settings
-from evident.eval.data import REPO, expertqa_pairs
+from evident.eval.data import expertqa_pairs
 from evident.eval.metrics import roc_auc
 from evident.eval.suites.expertqa import lexical_score
 from evident.train import perturb
@@ -38,17 +38,6 @@ AREA = "support"
 TITLE = "Claim support"
 Log = Callable[[str], None]
 THRESHOLD = Settings().verify.support_threshold
-
-
-def _demo_app(log: Log) -> App:
-    from bench.library import cache_root
-
-    app = build_app(Settings(library=cache_root() / f"demo-{__version__}"))
-    if app.store.count_documents() == 0:
-        log("support: building the demo library …")
-    app.ingest([REPO / "library"])
-    app.refresh_index()
-    return app
 
 
 def _library_sentences(app: App) -> list[tuple[str, str, str]]:
@@ -249,7 +238,7 @@ def _cost(app: App, model: ClaimSupportModel, log: Log) -> dict[str, Any]:
 def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
     model = ClaimSupportModel()
     stamp = model.stamp
-    app = _demo_app(log)
+    app = open_demo_library(AREA, log)
     results: dict[str, Any] = {
         "model": {k: stamp[k] for k in ("name", "code_version", "data_sha256", "train_pairs")},
         "threshold": THRESHOLD,

@@ -11,13 +11,14 @@ way by verify_article.)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from evident.index.lexical import tokenize
 from evident.models import Article, Citation, Hit, Reference, Statement
 from evident.protocols import SupportModel
-from evident.verify.support import DISAGREE_HEADING, coverage, disagreement_section
+from evident.verify.support import DISAGREE_HEADING, disagreement_section
 
 # A candidate must share this much of the statement's wording to be "the same point".
 MIN_OVERLAP = 0.5
@@ -26,21 +27,42 @@ MIN_CONTRADICTION = 0.6
 MAX_SHOWN = 2
 
 
-def _closest(statement: Statement, hits: Sequence[Hit]) -> tuple[Hit, int, int] | None:
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A sentence of a gathered passage, with its content words (tokenised once per ask)."""
+
+    hit: Hit
+    start: int
+    end: int
+    words: frozenset[str]
+
+
+def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
+    spans = [
+        (hit, start, end)
+        for hit in hits
+        for start, end in hit.chunk.sentences or ((0, len(hit.chunk.text)),)
+        if len(hit.chunk.text[start:end].split()) >= 6
+    ]
+    tokens = tokenize([hit.chunk.text[a:b] for hit, a, b in spans])
+    return [_Candidate(h, a, b, frozenset(t)) for (h, a, b), t in zip(spans, tokens, strict=True)]
+
+
+def _closest(statement: Statement, candidates: Sequence[_Candidate]) -> _Candidate | None:
+    """The other document's sentence sharing most of the statement's words (coverage)."""
     own = {c.document_id for c in statement.citations}
-    best: tuple[float, Hit, int, int] | None = None
-    for hit in hits:
-        if hit.document_id in own:
+    mine = tokenize([statement.text])[0]
+    if not mine:
+        return None
+    best: tuple[float, _Candidate] | None = None
+    for candidate in candidates:
+        text = candidate.hit.chunk.text[candidate.start : candidate.end]
+        if candidate.hit.document_id in own or text.strip() == statement.text.strip():
             continue
-        text = hit.chunk.text
-        for start, end in hit.chunk.sentences or ((0, len(text)),):
-            sentence = text[start:end]
-            if len(sentence.split()) < 6 or sentence.strip() == statement.text.strip():
-                continue
-            score = coverage(statement.text, sentence)
-            if score >= MIN_OVERLAP and (best is None or score > best[0]):
-                best = (score, hit, start, end)
-    return None if best is None else best[1:]
+        score = sum(1 for t in mine if t in candidate.words) / len(mine)
+        if score >= MIN_OVERLAP and (best is None or score > best[0]):
+            best = (score, candidate)
+    return None if best is None else best[1]
 
 
 def note_disagreements(article: Article, hits: Sequence[Hit], model: SupportModel) -> Article:
@@ -48,10 +70,11 @@ def note_disagreements(article: Article, hits: Sequence[Hit], model: SupportMode
     if article.abstained or any(s.heading == DISAGREE_HEADING for s in article.sections):
         return article
     statements = [s for s in article.statements() if not s.generated and s.citations]
-    found = [(s, c) for s in statements if (c := _closest(s, hits)) is not None]
+    candidates = _candidates(hits)
+    found = [(s, c) for s in statements if (c := _closest(s, candidates)) is not None]
     if not found:
         return article
-    pairs = [(s.text, h.chunk.text[a:b]) for s, (h, a, b) in found]
+    pairs = [(s.text, c.hit.chunk.text[c.start : c.end]) for s, c in found]
     both = model.probabilities(pairs)[:, 1]
     # The reverse reading runs only where the first already reads a contradiction.
     maybe = [i for i in range(len(pairs)) if both[i] >= MIN_CONTRADICTION]
@@ -64,7 +87,8 @@ def note_disagreements(article: Article, hits: Sequence[Hit], model: SupportMode
     for i in np.argsort(-both)[:MAX_SHOWN]:
         if both[i] < MIN_CONTRADICTION:
             break
-        statement, (hit, start, end) = found[i]
+        statement, candidate = found[i]
+        hit, start, end = candidate.hit, candidate.start, candidate.end
         quote = hit.chunk.text[start:end]
         other = Statement(
             quote,
