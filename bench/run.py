@@ -15,7 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import answers, api, audiences, evaluation, llm, reliability, retrieval, support
+from bench import (
+    answers,
+    api,
+    audiences,
+    consumer,
+    evaluation,
+    llm,
+    reliability,
+    rerank,
+    retrieval,
+    support,
+)
 from bench.data import MissingData
 from bench.report import update_section, write_json
 from evident.errors import EvidentError
@@ -44,6 +55,8 @@ AREAS: dict[str, Area] = {
         reliability.TITLE, reliability.run, reliability.markdown, reliability.summary
     ),
     support.AREA: Area(support.TITLE, support.run, support.markdown, support.summary),
+    rerank.AREA: Area(rerank.TITLE, rerank.run, rerank.markdown, rerank.summary),
+    consumer.AREA: Area(consumer.TITLE, consumer.run, consumer.markdown, consumer.summary),
 }
 
 

@@ -34,6 +34,7 @@ from evident.errors import (
 )
 from evident.index.build import SearchIndex, build_index, embed_missing, load_index
 from evident.index.codes import ClinicalTerm, ConditionMatch, match_condition, medication_name
+from evident.index.rerank import passage_for_model
 from evident.index.retrieve import Filters, retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
 from evident.ingest.pipeline import ingest_path
@@ -47,8 +48,9 @@ from evident.models import (
     IngestReport,
     IngestStatus,
 )
-from evident.protocols import Embedder, FloatMatrix, Generator, SupportModel
+from evident.protocols import Embedder, Generator, RelevanceModel, SupportModel
 from evident.registry import EMBEDDERS, GENERATORS, backend
+from evident.relevance import MiniLmRelevanceModel
 from evident.review.records import ANONYMOUS, Answer, ArticleRecord, Job, JobStatus, Role, User
 from evident.review.suggest import Suggestion, suggest_articles
 from evident.review.threads import Thread, Turn
@@ -71,15 +73,19 @@ from evident.verify.support import verify_article
 
 log = logging.getLogger(__name__)
 
+# Candidates the relevance model reads when checking that a suggested follow-up has an
+# answer: enough to find the best passage, a third of what an article reads.
+FOLLOW_UP_RERANK_DEPTH = 10
+
 
 @dataclass(frozen=True)
 class Gathered:
-    """The screened passages for a question, with the question's vector and each
-    passage's cosine to it (None without dense vectors)."""
+    """The screened passages for a question, with each passage's relevance-model
+    probability of answering it (None when no relevance
+    model is configured)."""
 
     hits: list[Hit]
     flagged: list[Hit]
-    query_vector: FloatMatrix | None
     relevance: dict[str, float] | None
 
 
@@ -102,12 +108,13 @@ class App:
     embedder: Embedder | None
     # Judges whether cited passages support a statement (verify.model).
     support_model: SupportModel = field(default_factory=lambda: ClaimSupportModel())
+    # Judges whether a passage or sentence answers a question (evident.relevance); None
+    # keeps fusion order and lets every on-condition passage count as evidence.
+    relevance_model: RelevanceModel | None = field(default_factory=lambda: MiniLmRelevanceModel())
     # The language model that writes articles; None means extractive only (the default).
     generator: Generator | None = None
     _index: SearchIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    # Sentence vectors reused across asks; small (384 floats each), bounded by the library.
-    _sentence_cache: dict[tuple[str, int], Any] = field(default_factory=dict)
     _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -183,6 +190,7 @@ class App:
             filters=filters,
             vocabulary=self.vocabulary,
             methods=methods,
+            reranker=self.relevance_model,
         )
 
     def ask(
@@ -219,11 +227,9 @@ class App:
             found.hits,
             self.settings.compose,
             self.store.library_version(),
-            embedder=self.embedder,
-            question_vector=found.query_vector,
+            model=self.relevance_model,
             relevance=found.relevance,
             searched=(frame.question, *map(str, frame.condition_terms()[:6])),
-            sentence_cache=self._sentence_cache,
         )
         if found.flagged:
             article = replace(article, notes=(*article.notes, screen_note(found.flagged)))
@@ -248,9 +254,18 @@ class App:
                 event = ArticleReady(adapt(event.article, audience, self.vocabulary))
             yield event
 
-    def _gather(self, frame: QuestionFrame) -> Gathered:
-        """Retrieve and screen the passages an article about this question would use."""
+    def _gather(self, frame: QuestionFrame, rerank_depth: int | None = None) -> Gathered:
+        """Retrieve and screen the passages an article about this question would use.
+
+        Args:
+            rerank_depth: read fewer (or more) fused candidates with the relevance model
+                than index.rerank_depth; the follow-up gate reads only the best few.
+        """
         index = self.index()
+        settings = self.settings.index.model_copy(
+            update={"mmr_lambda": self.settings.compose.mmr_lambda}
+            | ({} if rerank_depth is None else {"rerank_depth": rerank_depth})
+        )
         query_vector = None
         if self.embedder is not None and index.dense is not None:
             query_vector = self.embedder.embed([frame.question])[0]
@@ -259,21 +274,27 @@ class App:
             index,
             self.embedder,
             frame.question,
-            self.settings.index.model_copy(update={"mmr_lambda": self.settings.compose.mmr_lambda}),
+            settings,
             k=self.settings.compose.passages,
             vocabulary=self.vocabulary,
             query_vector=query_vector,
+            reranker=self.relevance_model,
         )
         # Passages that address a language model are never evidence (compose.guard).
         hits, flagged = screen(hits)
         relevance = None
-        if query_vector is not None and index.dense is not None:
-            relevance = {}
-            for h in hits:
-                row = index.row_of(h.chunk.chunk_id)
-                if row is not None:
-                    relevance[h.chunk.chunk_id] = float(index.dense.vectors[row] @ query_vector)
-        return Gathered(hits, flagged, query_vector, relevance)
+        if self.relevance_model is not None:
+            # MMR can pick passages from below the rerank depth: the model reads those too
+            # (all of them for an article; the follow-up gate needs only the best).
+            unread = [h for h in hits if h.relevance is None and rerank_depth is None]
+            scores = self.relevance_model.scores(
+                frame.question, [passage_for_model(h.chunk, h.document) for h in unread]
+            )
+            relevance = {h.chunk.chunk_id: h.relevance for h in hits if h.relevance is not None}
+            relevance.update(
+                {h.chunk.chunk_id: float(p) for h, p in zip(unread, scores, strict=True)}
+            )
+        return Gathered(hits, flagged, relevance)
 
     # -- editorial review ------------------------------------------------------------------
     @cached_property
@@ -501,7 +522,9 @@ class App:
         terms = frame.condition_terms()
         hits = self.search(f"{frame.subject} {frame.site}".strip(), k=30)
         unused = [
-            h.chunk.text for h in hits if h.chunk.chunk_id not in used and on_condition(h, terms)
+            h.chunk.text
+            for h in hits
+            if h.chunk.chunk_id not in used and (not terms or on_condition(h, terms))
         ]
         out: list[str] = []
         for candidate in candidate_follow_ups(frame, unused)[: k + 3]:
@@ -510,7 +533,8 @@ class App:
             # The composer's own abstention gate on the candidate's evidence: the same
             # answer as asking it, without writing (or having a model write) the article.
             asked = analyse(candidate, self.vocabulary)
-            found = self._gather(asked)
+            # The gate needs the best answering passage, which is near the top of fusion.
+            found = self._gather(asked, rerank_depth=FOLLOW_UP_RERANK_DEPTH)
             if answerable(asked, found.hits, self.settings.compose, found.relevance):
                 out.append(candidate)
         return tuple(out)
@@ -813,6 +837,12 @@ def make_support_model(settings: Settings) -> SupportModel:
     return ClaimSupportModel(Path(folder) if folder else None)
 
 
+def make_relevance_model(settings: Settings) -> RelevanceModel | None:
+    """The relevance model: the bundled one, or the folder index.relevance_model_dir names."""
+    folder = settings.index.relevance_model_dir
+    return MiniLmRelevanceModel(Path(folder) if folder else None)
+
+
 def make_generator(settings: Settings) -> Generator | None:
     """Return the configured generator, or None when no model endpoint is set: evident
     never calls a network service the settings do not name."""
@@ -832,5 +862,6 @@ def build_app(settings: Settings) -> App:
         store=store,
         embedder=make_embedder(settings.index.embedder),
         support_model=make_support_model(settings),
+        relevance_model=make_relevance_model(settings),
         generator=make_generator(settings),
     )

@@ -72,6 +72,18 @@ class IndexSettings(BaseModel):
         0.6, description="MMR trade-off: 1 is pure relevance, lower spreads across documents."
     )
     max_per_document: int = Field(3, description="At most this many hits from one document.")
+    # The relevance cross-encoder reads question and passage together; it costs about as
+    # much per passage as embedding one, so it sees only the best fused candidates.
+    rerank_depth: int = Field(
+        30,
+        description="Fused candidates the relevance model reranks before the priors and "
+        "MMR (0 switches reranking off).",
+    )
+    relevance_model_dir: str = Field(
+        "",
+        description="Folder of the relevance model (weights.safetensors and stamp.json); "
+        "empty uses the model shipped with evident.",
+    )
     vocab_paths: list[Path] = Field(
         default_factory=list,
         description="OBO vocabularies (Disease Ontology, HPO) used for query expansion.",
@@ -94,8 +106,20 @@ class ComposeSettings(BaseModel):
     min_passages: int = Field(
         2, description="Fewer on-condition passages than this and the article abstains."
     )
+    # Probabilities from the relevance model (evident.relevance), calibrated on held-out
+    # question-passage pairs; see docs/models.md.
     min_relevance: float = Field(
-        0.35, description="Cosine between question and passage needed to count as evidence."
+        0.2,
+        description="Relevance-model probability that a passage answers the question, "
+        "needed for it to count as evidence.",
+    )
+    answer_threshold: float = Field(
+        0.5,
+        description="The best passage must reach this relevance-model probability, or the "
+        "article abstains (the library cannot answer).",
+    )
+    scored_sentences: int = Field(
+        40, description="Candidate sentences the relevance model reads per question part."
     )
     bullets_per_section: int = Field(5, description="At most this many statements a section.")
 

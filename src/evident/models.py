@@ -161,6 +161,8 @@ class Hit:
     """A retrieved chunk with its document, fused score and each retriever's rank.
 
     ranks: retriever name -> 1-based rank (absent when that retriever missed it).
+    relevance: the relevance model's probability that the passage answers the question,
+        when it was reranked (None when it was not scored).
     """
 
     chunk: Chunk
@@ -168,6 +170,7 @@ class Hit:
     document_id: str
     score: float
     ranks: dict[str, int]
+    relevance: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

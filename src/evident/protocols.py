@@ -83,3 +83,14 @@ class SupportModel(Protocol):
         """Return an (n, len(labels)) array: calibrated label probabilities per
         (statement, evidence) pair."""
         ...
+
+
+@runtime_checkable
+class RelevanceModel(Protocol):
+    """Judges how well texts answer a question (a question-passage cross-encoder)."""
+
+    name: str
+
+    def scores(self, question: str, texts: Sequence[str]) -> FloatMatrix:
+        """Return a calibrated probability, per text, that it answers the question."""
+        ...

@@ -19,7 +19,9 @@ def test_models_train_writes_a_stamped_model_that_loads_and_matches_torch(
     shared_data: Path, tmp_path: Path, run_cli
 ) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "model"
-    result = run_cli("models", "train", "--limit", "24", "--out", str(out))
+    result = run_cli(
+        "models", "train", "--model", "claim-support", "--limit", "24", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["pairs"] >= 6
     stamp = json.loads((out / "stamp.json").read_text())
@@ -59,3 +61,36 @@ def test_generated_pairs_are_split_by_document_and_eval_only_sets_are_never_read
     assert generated_train and generated_dev and not generated_train & generated_dev
     assert all(held_out(g) for g in generated_dev)
     assert not {p.source for p in train} & {"healthver", "nli4ct", "expertqa"}
+
+
+@pytest.mark.shared_data
+def test_relevance_model_trains_with_the_same_command_and_runs_in_numpy(
+    shared_data: Path, tmp_path: Path, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    from evident.relevance import MiniLmRelevanceModel
+
+    out = tmp_path / "relevance"
+    result = run_cli("models", "train", "--model", "relevance", "--limit", "24", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    stamp = json.loads((out / "stamp.json").read_text())
+    assert stamp["labels"] == ["answers", "does_not_answer"] and stamp["train_pairs"] == 24
+    scores = MiniLmRelevanceModel(out).scores("How is gout treated?", ["Colchicine.", "Rain."])
+    assert scores.shape == (2,) and ((scores >= 0) & (scores <= 1)).all()
+
+
+@pytest.mark.shared_data
+def test_relevance_pairs_never_use_held_out_questions(shared_data: Path) -> None:
+    from evident.train.relevance import medquad_heldout, relevance_pairs
+
+    train, dev = relevance_pairs(shared_data)
+    bioasq_ids = set()
+    for year in ("10B", "11B"):
+        for path in (shared_data / "bioasq-golden-7b-11b").glob(f"Task{year}*/*_golden.json"):
+            bioasq_ids |= {q["id"] for q in json.loads(path.read_text())["questions"]}
+    test_pmids = set(json.loads((shared_data / "pubmedqa" / "test_ground_truth.json").read_text()))
+    for pair in [*train, *dev]:
+        assert not (pair.source == "bioasq" and pair.group in bioasq_ids)
+        assert not (pair.source == "medquad" and medquad_heldout(pair.group))
+        assert not (pair.source == "pubmedqa" and pair.group in test_pmids)
+    assert {p.source for p in train} == {"bioasq", "medquad", "pubmedqa", "covid-qa"}
+    assert not {(p.source, p.group) for p in train} & {(p.source, p.group) for p in dev}

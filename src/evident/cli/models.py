@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 
 from evident.cli.common import cli, err, out
-from evident.errors import BackendUnavailable
+from evident.errors import BackendUnavailable, InvalidInput
+
+MODEL_NAMES = ("claim-support", "relevance")
 
 models_cli = typer.Typer(
-    help="The models evident trains itself (claim support): rebuild them, or show what "
-    "the shipped ones were trained on and how they scored (see docs/models.md).",
+    help="The models evident trains itself (claim support, relevance): rebuild them, or "
+    "show what the shipped ones were trained on and how they scored (see docs/models.md).",
     no_args_is_help=True,
 )
 cli.add_typer(models_cli, name="models")
@@ -21,19 +23,39 @@ cli.add_typer(models_cli, name="models")
 
 @models_cli.command("train")
 def models_train(
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="Which model to train: claim-support, relevance or all (default)."
+        ),
+    ] = "all",
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Write the model here instead of over the shipped one."),
+        typer.Option(
+            "--out",
+            help="Write the model here instead of over the shipped one (a folder per model "
+            "when training all).",
+        ),
     ] = None,
     limit: Annotated[
         int | None,
         typer.Option("--limit", min=8, help="Train on at most N pairs (a quick smoke run)."),
     ] = None,
 ) -> None:
-    """Rebuild the claim-support model from the data in $EVIDENT_SHARED_DATA (needs torch:
-    `pip install -r requirements-train.lock`); prints its held-out development metrics."""
+    """Rebuild evident's models from the data in $EVIDENT_SHARED_DATA (needs torch:
+    `pip install -r requirements-train.lock`); prints their held-out development metrics."""
+    if limit is not None and out_dir is None:
+        raise InvalidInput(
+            "a --limit run makes a smoke-test model; give it --out DIR so it does not "
+            "replace the shipped weights"
+        )
+    names = MODEL_NAMES if model == "all" else (model,)
+    if any(n not in MODEL_NAMES for n in names):
+        raise InvalidInput(
+            f"no model called {model!r}; choose one of {', '.join(MODEL_NAMES)} or all"
+        )
     try:
-        from evident.train.run import train_claim_support
+        from evident.train.run import train_claim_support, train_relevance
     except ImportError as exc:
         raise BackendUnavailable(
             f"training needs torch, which is not installed ({exc}); install the training "
@@ -42,18 +64,30 @@ def models_train(
     from evident.eval.data import require
 
     root = require("claim-support").parent
-    stamp = train_claim_support(root, out_dir, limit, report=lambda m: err.print(m))
-    out.print(json.dumps(stamp["dev_metrics"], indent=2))
+    trainers = {"claim-support": train_claim_support, "relevance": train_relevance}
+    metrics = {}
+    for name in names:
+        folder = out_dir / name if out_dir is not None and len(names) > 1 else out_dir
+        stamp = trainers[name](root, folder, limit, report=lambda m: err.print(m))
+        metrics[name] = stamp["dev_metrics"]
+    out.print(json.dumps(metrics if len(names) > 1 else metrics[names[0]], indent=2))
 
 
 @models_cli.command("show")
 def models_show(
+    model: Annotated[
+        str, typer.Option("--model", help="Which model: claim-support or relevance.")
+    ] = "claim-support",
     directory: Annotated[
         Path | None, typer.Option("--dir", help="A model folder (default: the shipped one).")
     ] = None,
 ) -> None:
-    """Show the claim-support model's stamp: what trained it and its metrics (checked)."""
+    """Show a model's stamp: what trained it and its metrics (checked against its weights)."""
+    from evident.relevance import MiniLmRelevanceModel
     from evident.verify.model import ClaimSupportModel
 
-    stamp = ClaimSupportModel(directory).stamp
+    kinds = {"claim-support": ClaimSupportModel, "relevance": MiniLmRelevanceModel}
+    if model not in kinds:
+        raise InvalidInput(f"no model called {model!r}; choose claim-support or relevance")
+    stamp = kinds[model](directory).stamp
     out.print(json.dumps(stamp, indent=2))

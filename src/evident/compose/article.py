@@ -7,15 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import numpy as np
-
 from evident.compose.audience import is_warning
 from evident.compose.question import QuestionFrame
 from evident.compose.sections import (
-    ANSWER_CUE,
-    LEAD_CUE,
     SECTIONS,
     SPECIAL_HEADING,
+    SectionRule,
     patient_groups,
     place,
 )
@@ -32,14 +29,9 @@ from evident.models import (
     Reference,
     Statement,
 )
-from evident.protocols import Embedder
+from evident.protocols import RelevanceModel
 
 _LIST_MARKER = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
-_QUANT = re.compile(
-    r"\d+(\.\d+)?\s*(%|per ?cent|mg|g\b|kg|mm|cm|weeks?|months?|days?|years?|hours?)|"
-    r"\b(RR|OR|HR|CI|NNT)\b|\b\d+(\.\d+)?\s*(times|fold)\b",
-    re.I,
-)
 _BOILERPLATE = re.compile(
     r"demonstration content|not clinical advice|summari[sz]ed in our own words|"
     r"written for (this|the evident) (demo )?library",
@@ -101,7 +93,6 @@ def region_fit(sentence_regions: set[str], asked: set[str]) -> float:
     return -1.0
 
 
-_NEGATED = re.compile(r"\b(not|no|never|without)\b", re.I)
 _SMALL_WORDS = {
     "a",
     "an",
@@ -159,11 +150,44 @@ class Candidate:
         return self.hit.document.kind is DocumentKind.GUIDELINE
 
 
+# Words a heading template may drop from the question: they are its frame, not its subject.
+_FRAME_WORDS = set(
+    tokenize(
+        [
+            "treatment treated treat treating therapy management managed manage managing "
+            "initial first-line first line options option best usual approach "
+            "diagnosis diagnosed diagnose work-up differentiate differential distinguish "
+            "tell apart prognosis outlook prevented prevent preventing prevention "
+            "dosing dose safety used use"
+        ]
+    )[0]
+)
+
+
 def title_for(frame: QuestionFrame) -> str:
-    """Phrase the article title as a heading for the question's type and condition."""
-    if frame.reads_as_question:
-        # No "treatment of X" frame to fill: the question as asked is the best heading.
-        return _title_case(frame.question.rstrip(" ?.!")) + "?"
+    """Phrase the article title as a heading for the question's type and condition.
+
+    A heading template ("Treatment of X in Y") is used only when it keeps every word of
+    the question's subject and the condition phrase is a clean name; otherwise the
+    question as asked is the heading ("What are the complications of …?" is not "What Is
+    …?", and "heel pain in the morning" is not "Treatment of Morning").
+    """
+    templated = None if frame.reads_as_question else _templated_title(frame)
+    if templated is not None:
+        asked = set(tokenize([frame.question])[0]) - _FRAME_WORDS
+        if asked <= set(tokenize([templated])[0]) and not _DANGLING.search(frame.conditions[0]):
+            return templated
+    return _title_case(frame.question.rstrip(" ?.!")) + "?"
+
+
+# A condition phrase cut from inside a clause: "acute Charcot foot diagnosed and".
+_DANGLING = re.compile(
+    r"\b(?:and|or|but|with|of|to)\s*$|\b\w+ed\s+(?:and|or)\b|\b(?:what|how|why|when|which)\b",
+    re.I,
+)
+
+
+def _templated_title(frame: QuestionFrame) -> str:
     condition = _title_case(frame.conditions[0])
     site = ""
     if frame.site:
@@ -234,9 +258,19 @@ def on_condition(hit: Hit, terms: Sequence[Term]) -> bool:
 
 
 def _enough(
-    usable: Sequence[Hit], candidates: Sequence[Candidate], settings: ComposeSettings
+    usable: Sequence[Hit],
+    candidates: Sequence[Candidate],
+    settings: ComposeSettings,
+    relevance: dict[str, float] | None,
 ) -> bool:
-    return bool(usable) and len(candidates) >= settings.min_passages
+    """Whether the evidence can answer: enough quotable sentences, and (with a relevance
+    model) at least one passage the model judges to answer the question."""
+    if not usable or len(candidates) < settings.min_passages:
+        return False
+    if relevance is None:
+        return True
+    best = max((relevance.get(h.chunk.chunk_id, 0.0) for h in usable), default=0.0)
+    return best >= settings.answer_threshold
 
 
 def answerable(
@@ -247,7 +281,7 @@ def answerable(
 ) -> bool:
     """Whether compose_article would answer rather than abstain, without writing it."""
     usable, _ = evidence(frame, hits, settings, relevance)
-    return _enough(usable, _candidates(usable, frame.condition_terms()), settings)
+    return _enough(usable, _candidates(usable, frame.condition_terms()), settings, relevance)
 
 
 def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
@@ -255,11 +289,12 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
 
     In a document about another condition, only sentences that themselves name the
     asked-about condition qualify: a gout guideline's sentence on tophi is not evidence
-    about calcific deposits even when the same passage mentions them.
+    about calcific deposits even when the same passage mentions them. A question that
+    names no condition the vocabulary knows (terms is empty) leaves that to relevance.
     """
     out: list[Candidate] = []
     for hit in hits:
-        whole_document = document_on_condition(hit, terms)
+        whole_document = not terms or document_on_condition(hit, terms)
         text = hit.chunk.text
         for start, end in hit.chunk.sentences:
             marker = _LIST_MARKER.match(text[start:end])
@@ -279,61 +314,57 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
 
 def _score(
     candidates: list[Candidate],
+    questions: Sequence[str],
     frame: QuestionFrame,
-    hits: Sequence[Hit],
-    embedder: Embedder | None,
-    question_vector: np.ndarray | None,
+    model: RelevanceModel | None,
     relevance: dict[str, float] | None,
-    cache: dict[tuple[str, int], np.ndarray] | None,
-    embed_top: int = 12,
-) -> None:
-    """Score sentences for how well they answer the question.
+    settings: ComposeSettings,
+) -> list[list[float]]:
+    """Score sentences for how well they answer the question; return, per question in
+    `questions` (the question, then each part of a two-part question), the relevance
+    model's probability for every candidate.
 
-    Every sentence gets cheap features (word overlap, its passage's retrieval score and
-    cosine with the question, evidence kind, answer wording, numbers, body site). Only
-    the best embed_top are embedded and get their own cosine: embedding every candidate
-    sentence would cost seconds on two cores. Sentence vectors are cached across asks.
+    A sentence's score is mostly the model's judgement of the sentence itself, with its
+    passage's judgement behind it (a sentence is read without its neighbours), then the
+    evidence kind and the body-region fit as small nudges. The model reads only the
+    scored_sentences best candidates by passage relevance and word overlap; the rest rank
+    below every sentence it read (without a model, a sentence takes its passage's score).
     """
-    best_hit = max((h.score for h in hits), default=1.0) or 1.0
     query_tokens = set(tokenize([frame.question])[0])
-    site = frame.site_words()
     asked = regions(f"{frame.site} {frame.context} {frame.question}")
-    cue = ANSWER_CUE[frame.qtype]
-    semantic: dict[int, float] = {}
-    for i, cand in enumerate(candidates):
+    site = frame.site_words()
+
+    def passage_p(cand: Candidate) -> float:
+        return (relevance or {}).get(cand.hit.chunk.chunk_id, 0.5)
+
+    prior: list[float] = []
+    for cand in candidates:
         tokens = set(tokenize([cand.text])[0])
         overlap = len(tokens & query_tokens) / (len(query_tokens) or 1)
-        fit = region_fit(regions(cand.text), asked)
-        site_bonus = 0.1 * fit if fit > 0 else 0.2 * fit
-        if site and site & {term_key(w) for w in words(cand.text)}:
-            site_bonus = 0.15
-        semantic[i] = (relevance or {}).get(cand.hit.chunk.chunk_id, 0.3)
-        cand.score = (
-            0.25 * overlap
-            + 0.15 * (cand.hit.score / best_hit)
-            + 0.1 * _KIND_RANK[cand.hit.document.kind]
-            + (0.08 if cue.search(cand.text) else 0.0)
-            + (0.05 if _QUANT.search(cand.text) else 0.0)
-            + site_bonus
-        )
-    if embedder is not None and question_vector is not None and candidates:
-        order = sorted(
-            range(len(candidates)), key=lambda i: -(candidates[i].score + 0.35 * semantic[i])
-        )
-        top = order[:embed_top]
-        cache = cache if cache is not None else {}
-        keys = [(candidates[i].hit.chunk.chunk_id, candidates[i].start) for i in top]
-        missing = [k for k in keys if k not in cache]
-        if missing:
-            texts = {(c.hit.chunk.chunk_id, c.start): c.text for c in candidates}
-            for key, vector in zip(
-                missing, embedder.embed([texts[k] for k in missing]), strict=True
-            ):
-                cache[key] = vector
-        for i, key in zip(top, keys, strict=True):
-            semantic[i] = float(cache[key] @ question_vector)
+        prior.append(passage_p(cand) + 0.5 * overlap)
+    read = sorted(range(len(candidates)), key=lambda i: -prior[i])[: settings.scored_sentences]
+    unread = set(range(len(candidates))) - set(read) if model is not None else set()
+    per_question: list[list[float]] = []
+    for question in questions:
+        probability = [0.0 if i in unread else passage_p(c) for i, c in enumerate(candidates)]
+        if model is not None and read:
+            scores = model.scores(question, [candidates[i].text for i in read])
+            for i, p in zip(read, scores, strict=True):
+                probability[i] = float(p)
+        per_question.append(probability)
     for i, cand in enumerate(candidates):
-        cand.score += 0.35 * semantic[i]
+        fit = region_fit(regions(cand.text), asked)
+        site_bonus = 0.05 * fit if fit > 0 else 0.1 * fit
+        if site and site & {term_key(w) for w in words(cand.text)}:
+            site_bonus = 0.08
+        cand.score = (
+            0.7 * per_question[0][i]
+            + 0.2 * passage_p(cand)
+            + 0.05 * _KIND_RANK[cand.hit.document.kind]
+            + site_bonus
+            - (1.0 if i in unread else 0.0)
+        )
+    return per_question
 
 
 def _dedupe(candidates: list[Candidate], threshold: float = 0.6) -> list[Candidate]:
@@ -365,14 +396,19 @@ def evidence(
     relevance: dict[str, float] | None = None,
 ) -> tuple[list[Hit], list[str]]:
     """Return the hits that count as evidence (relevant enough and about the condition)
-    and a note counting those left out as being about other conditions."""
+    and a note counting those left out as being about other conditions.
+
+    Args:
+        relevance: chunk_id -> the relevance model's probability that the passage answers
+            the question; passages under settings.min_relevance are not evidence.
+    """
     terms = frame.condition_terms()
     relevant = [
         h
         for h in hits
-        if relevance is None or relevance.get(h.chunk.chunk_id, 1.0) >= settings.min_relevance
+        if relevance is None or relevance.get(h.chunk.chunk_id, 0.0) >= settings.min_relevance
     ]
-    usable = [h for h in relevant if on_condition(h, terms)]
+    usable = [h for h in relevant if not terms or on_condition(h, terms)]
     off_condition = [h for h in relevant if h not in usable]
     notes: list[str] = []
     if off_condition:
@@ -391,27 +427,26 @@ def _about_other_group(text: str, asked_groups: frozenset[str]) -> bool:
 
 
 def _bottom_line(
-    frame: QuestionFrame, answering: list[Candidate], asked_groups: frozenset[str]
+    frame: QuestionFrame, ranked: list[Candidate], asked_groups: frozenset[str]
 ) -> list[Candidate]:
     """Pick one or two answering sentences (from two sources) to lead the article.
 
-    Among answering sentences, the lead fits the question best: it is about the body region
-    asked about, answers for the patient asked about (a sentence about a group the question
-    does not name, such as dialysis or children, answers for that group; a sentence about a
-    group the question names comes first), and says how the condition is treated before
-    naming the first test. A guideline leads when it fits as well and scores within 10 %.
+    ranked is best first by the relevance model. Among the best, the lead fits the
+    question: it is about the body region asked about, and answers for the patient asked
+    about (a sentence about a group the question does not name, such as dialysis or
+    children, answers for that group; one about a group the question names comes first).
+    A guideline leads when it fits as well and the model scores it within 10 %.
     """
     asked = regions(f"{frame.site} {frame.context} {frame.question}")
 
-    def misfit(cand: Candidate) -> tuple[bool, bool, bool, bool]:
+    def misfit(cand: Candidate) -> tuple[bool, bool, bool]:
         return (
             region_fit(regions(cand.text), asked) < 0,
             _about_other_group(cand.text, asked_groups),
             bool(asked_groups) and not asked_groups & patient_groups(cand.text),
-            not LEAD_CUE[frame.qtype].search(cand.text),
         )
 
-    ranked = sorted(answering, key=misfit)
+    ranked = sorted(ranked, key=misfit)
     best = ranked[0]
     guideline_answers = [
         c
@@ -430,17 +465,77 @@ def _bottom_line(
     return bottom
 
 
+def part_questions(frame: QuestionFrame) -> list[tuple[str, str]]:
+    """(condition, question about it alone) for each part of an "X versus Y" question.
+
+    The part question is the question with the other conditions taken out, so "How to
+    differentiate and manage osteomyelitis versus heterotopic ossification after an
+    amputation?" asks the model once about each condition with the rest of its wording.
+    """
+    if len(frame.conditions) < 2:
+        return []
+    joined = re.compile(
+        r"\s*\b(?:versus|vs\.?|or|and)\s+".join(re.escape(c) for c in frame.conditions), re.I
+    )
+    out = []
+    for condition in frame.conditions:
+        # Backslashes doubled: the replacement is a template, the condition plain text.
+        literal = condition.replace("\\", "\\\\")
+        question, n = joined.subn(literal, frame.question, count=1)
+        out.append((condition, question if n else f"{frame.question} ({condition})"))
+    return out
+
+
+# A part of a two-part question gets its own section only with this many statements.
+_PART_MIN = 2
+
+# Which treatment step a statement belongs to is asked of the relevance model: the step
+# whose question the statement answers best. Cue words only say where a sentence might go
+# ("injection" is in "glucocorticoids may be given orally or by injection").
+STEP_QUESTIONS = {
+    "step 1": "Which medicines, exercises or other non-operative care treat {c}?",
+    "step 2": "Which procedure or operation treats {c}?",
+    "escalate": "When should {c} be referred to a specialist or treatment escalated?",
+}
+_STEP_READ = 12  # statements the model places per article; the rest keep their cue slot
+_STEP_MIN = 0.3  # below this for every step, the cue slot stands
+
+
+def _steps_by_model(
+    placed: list[tuple[Candidate, int | None]],
+    rules: Sequence[SectionRule],
+    model: RelevanceModel | None,
+    condition: str,
+) -> list[tuple[Candidate, int | None]]:
+    """Move statements between treatment steps to the step the model says they answer."""
+    steps = {
+        key: i for i, r in enumerate(rules) for key in STEP_QUESTIONS if key in r.heading.lower()
+    }
+    if model is None or len(steps) < 2:
+        return placed
+    slots = set(steps.values())
+    reading = [n for n, (_, slot) in enumerate(placed) if slot in slots][:_STEP_READ]
+    if not reading:
+        return placed
+    texts = [placed[n][0].text for n in reading]
+    by_step = {key: model.scores(STEP_QUESTIONS[key].format(c=condition), texts) for key in steps}
+    out = list(placed)
+    for j, n in enumerate(reading):
+        key = max(steps, key=lambda k: float(by_step[k][j]))
+        if float(by_step[key][j]) >= _STEP_MIN:
+            out[n] = (placed[n][0], steps[key])
+    return out
+
+
 def compose_article(
     frame: QuestionFrame,
     hits: Sequence[Hit],
     settings: ComposeSettings,
     library_version: str,
     *,
-    embedder: Embedder | None = None,
-    question_vector: np.ndarray | None = None,
+    model: RelevanceModel | None = None,
     relevance: dict[str, float] | None = None,
     searched: Sequence[str] = (),
-    sentence_cache: dict[tuple[str, int], np.ndarray] | None = None,
 ) -> Article:
     """Build an extractive article from retrieved passages, or an abstention.
 
@@ -448,42 +543,67 @@ def compose_article(
     conditions is left out and counted in the article's notes.
 
     Args:
-        relevance: chunk_id -> cosine between question and passage, when known; passages
-            under settings.min_relevance do not count as evidence.
+        model: the relevance model that scores sentences (None keeps passage order).
+        relevance: chunk_id -> the model's probability that the passage answers the
+            question; passages under settings.min_relevance do not count as evidence,
+            and without one over settings.answer_threshold the article abstains.
         searched: the queries that were run, shown if the article abstains.
-        sentence_cache: sentence vectors kept between asks, keyed by (chunk_id, start).
     """
     terms = frame.condition_terms()
     usable, notes = evidence(frame, hits, settings, relevance)
     generated_at = datetime.now(UTC)
     candidates = _candidates(usable, terms)
-    if not _enough(usable, candidates, settings):
-        return _abstain(frame, library_version, generated_at, searched, notes, len(usable))
+    if not _enough(usable, candidates, settings, relevance):
+        # With a relevance model, "relevant" means judged to answer the question.
+        found = len(usable)
+        if relevance is not None:
+            found = sum(
+                relevance.get(h.chunk.chunk_id, 0.0) >= settings.answer_threshold for h in usable
+            )
+        return _abstain(frame, library_version, generated_at, searched, notes, found)
 
-    _score(candidates, frame, usable, embedder, question_vector, relevance, sentence_cache)
+    parts = part_questions(frame)
+    per_question = _score(
+        candidates, [frame.question, *(q for _, q in parts)], frame, model, relevance, settings
+    )
+    part_score = {
+        id(c): [per_question[j + 1][i] for j in range(len(parts))] for i, c in enumerate(candidates)
+    }
     candidates.sort(key=lambda c: -c.score)
     candidates = _dedupe(candidates)
 
-    # Bottom line: the best answering sentence, from a guideline when one answers.
-    cue = ANSWER_CUE[frame.qtype]
-    # A bottom line states what to do or what is true: it names the condition, uses
-    # answering wording, and is not a negation. A guideline leads when it answers about
-    # as well as the best sentence.
-    answering = (
-        [
-            c
-            for c in candidates
-            if cue.search(c.text) and mentions(c.text, terms) and not _NEGATED.search(c.text)
-        ]
-        or [c for c in candidates if cue.search(c.text) and not _NEGATED.search(c.text)]
-        or candidates
-    )
     # The context ("in patients on dialysis") is part of the question's wording.
     asked_groups = patient_groups(frame.question)
-    bottom = _bottom_line(frame, answering, asked_groups)
+    bottom = _bottom_line(frame, candidates, asked_groups)
+    # A two-part question gets a bottom line that covers each part: the best sentence
+    # about a part the lead does not already cover joins it.
+    part_sections: list[tuple[str, list[Candidate]]] = []
+    abouts: list[tuple[str, list[Candidate]]] = []
+    for j, (condition, _) in enumerate(parts):
+        part_terms = frame.concept_terms(condition)
+        about = [
+            c
+            for c in candidates
+            if (not part_terms or mentions(c.text, part_terms))
+            and part_score[id(c)][j] >= settings.min_relevance
+        ]
+        about.sort(key=lambda c: -part_score[id(c)][j])
+        abouts.append((condition, about))
+        if about and not any(c in bottom for c in about) and len(bottom) < 3:
+            bottom.append(about[0])
+    used = {id(c) for c in bottom}
+    for condition, about in abouts:
+        section = [c for c in about if id(c) not in used][: settings.bullets_per_section]
+        if len(section) >= _PART_MIN:
+            part_sections.append((f"About {condition}", section))
+            used |= {id(c) for c in section}
+    in_parts = {id(c) for _, cs in part_sections for c in cs}
     # Warning signs are placed before other statements, so a section that fills up drops an
     # ordinary statement rather than a red flag (e.g. aspirating a possibly septic joint).
-    rest = sorted((c for c in candidates if c not in bottom), key=lambda c: not is_warning(c.text))
+    rest = sorted(
+        (c for c in candidates if c not in bottom and id(c) not in in_parts),
+        key=lambda c: not is_warning(c.text),
+    )
 
     rules = SECTIONS[frame.qtype]
     # A statement about a patient group the question does not name (dialysis, diabetes,
@@ -493,15 +613,23 @@ def compose_article(
     has_research = any(not c.is_guideline for c in rest)
     split = has_guideline and has_research
     groups = [("guidelines", True), ("research", False)] if split else [("", None)]
-    sections: list[ArticleSection] = []
+    sections: list[ArticleSection] = [
+        ArticleSection(heading, tuple(_statement(c) for c in cs), "")
+        for heading, cs in part_sections
+    ]
+    placed: list[tuple[Candidate, int | None]] = []
+    for cand in rest:
+        slot = place(cand.text, rules)
+        if special is not None and _about_other_group(cand.text, asked_groups):
+            slot = special
+        placed.append((cand, slot))
+    subject = frame.subject if frame.named else "the condition"
+    placed = _steps_by_model(placed, rules, model, subject)
     for group, is_guideline in groups:
         buckets: list[list[Candidate]] = [[] for _ in rules]
-        for cand in rest:
+        for cand, slot in placed:
             if is_guideline is not None and cand.is_guideline != is_guideline:
                 continue
-            slot = place(cand.text, rules)
-            if special is not None and _about_other_group(cand.text, asked_groups):
-                slot = special
             if slot is None or len(buckets[slot]) >= settings.bullets_per_section:
                 continue
             # At most two statements from one document per section keeps sources varied.

@@ -135,6 +135,7 @@ def adapt(article: Article, audience: Audience, vocabulary: Vocabulary | None = 
         sections = [
             replace(s, statements=tuple(_leave_out(s.statements, omitted))) for s in sections
         ]
+        bottom, sections = _quoted_first(bottom, sections)
     if audience in (Audience.PATIENT, Audience.NURSE):
         sections = _gather(sections, is_warning, "red_flags", pb.RED_FLAG_HEADING[audience])
     if audience is Audience.NURSE:
@@ -195,9 +196,45 @@ def _leave_out(statements: Iterable[Statement], omitted: list[RemovedStatement])
     return out
 
 
+# "no fever", "without spreading redness", "absence of sepsis": the sign is ruled out.
+_NEGATED_SIGN = re.compile(
+    r"\b(?:no|without|nor|absence of|absent|free of|lack of|lacks?|rather than|unlike)\b"
+    r"(?:[^\w,;.]+\w+){0,3}?[^\w,;.]*$",
+    re.I,
+)
+
+
+def _quoted_first(
+    bottom: list[Statement], sections: list[ArticleSection]
+) -> tuple[list[Statement], list[ArticleSection]]:
+    """The main point is always a quoted statement, never a phrasebook pointer: quoted
+    bottom-line statements go first, and when none is left the best quoted statement of
+    the sections (not a warning sign, which keeps its own heading) moves up."""
+    quoted = [s for s in bottom if not s.generated]
+    pointers = [s for s in bottom if s.generated]
+    if not quoted:
+        for i, section in enumerate(sections):
+            pick = next(
+                (s for s in section.statements if not s.generated and not is_warning(s.text)),
+                None,
+            )
+            if pick is not None:
+                quoted = [pick]
+                rest = tuple(s for s in section.statements if s is not pick)
+                sections = [*sections[:i], replace(section, statements=rest), *sections[i + 1 :]]
+                break
+    return quoted + pointers, sections
+
+
 def is_warning(text: str) -> bool:
-    """True when a statement says care is needed urgently (a red flag)."""
-    return bool(URGENT.search(text)) and not _NOT_URGENT.search(text)
+    """True when a statement says care is needed urgently (a red flag).
+
+    A sign that the sentence rules out ("a quiet, painless mass without fever") does not
+    count: describing the benign case is not a warning sign.
+    """
+    if _NOT_URGENT.search(text):
+        return False
+    return any(not _NEGATED_SIGN.search(text[: m.start()]) for m in URGENT.finditer(text))
 
 
 def _gather(

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from evident.errors import InvalidInput
-from evident.index.vocab import Concept, Term, Topic, Vocabulary, term_key, words
+from evident.index.vocab import Concept, Term, Topic, Vocabulary, mentions, term_key, words
 from evident.models import QuestionType
 
 MAX_QUESTION_CHARS = 1000
@@ -23,7 +23,9 @@ _TYPE_RULES: list[tuple[QuestionType, re.Pattern[str]]] = [
         QuestionType.DRUG,
         re.compile(
             r"\b(dose|doses|dosing|dosage|how much|mg|side effects?|interact\w*|"
-            r"contraindications? (of|to))\b"
+            r"contraindications? (of|to)|can i take|(ok|okay|safe) to take)\b|"
+            # "Is naproxen OK if …", not "Is running safe with …" or "Is surgery safe in …".
+            r"^is (?!it\b|this\b|that\b|surgery\b)\w+(?<!ing) (ok|okay|safe)\b"
         ),
     ),
     (
@@ -39,7 +41,11 @@ _TYPE_RULES: list[tuple[QuestionType, re.Pattern[str]]] = [
     # "What causes X?" is answered by the definition layout (causes and risk factors).
     (
         QuestionType.DEFINITION,
-        re.compile(r"^(what|which)\b[^?]*\bcauses?\b|\bwhy (do|does|is|are)\b"),
+        re.compile(
+            r"^(what|which)\b[^?]*\bcauses?\b|\bwhy (do|does|is|are|did)\b|"
+            r"\bhow (do|does|did|can) (people|you|i|we|someone|kids|children) (get|catch)\b"
+            r"(?! rid| relief| better| over)"
+        ),
     ),
     (
         QuestionType.TREATMENT,
@@ -49,7 +55,7 @@ _TYPE_RULES: list[tuple[QuestionType, re.Pattern[str]]] = [
         QuestionType.DIAGNOSIS,
         re.compile(
             r"\b(diagnos\w*|work-?up|investigat\w*|imaging|tests? for|evaluat\w*|assess\w*|"
-            r"identify|signs of|how to tell)\b"
+            r"identify|signs of|symptoms? of|how to tell|how do i know)\b"
         ),
     ),
     (QuestionType.DEFINITION, re.compile(r"^(what (is|are)|define|definition of)\b")),
@@ -204,11 +210,28 @@ class QuestionFrame:
             terms += [concept.name, *concept.synonyms, *concept.narrower, *concept.lay]
         if terms:
             return [t for t in dict.fromkeys(terms) if term_key(t)]
+        if self.reads_as_question:
+            # No condition name to hold passages to ("how do people get verrucas"): whether
+            # a passage answers is the relevance model's call, not a word match.
+            return []
         # Unknown to the vocabulary: most of the subject's own content words must appear.
         topics = [
             Topic.of(_TOPIC_LEAD.sub("", c, count=1), _STOP | _GENERIC) for c in self.conditions
         ]
         return [t for t in dict.fromkeys(topics) if t.words]
+
+    def concept_terms(self, phrase: str) -> list[Term]:
+        """The names that count as one of the question's conditions (a part of an
+        "X versus Y" question): the matched concepts it names, else its content words."""
+        terms: list[str] = []
+        for concept in self.concepts:
+            names = [concept.name, *concept.synonyms, *concept.lay]
+            if mentions(phrase, names):
+                terms += [*names, *concept.narrower]
+        if terms:
+            return [t for t in dict.fromkeys(terms) if term_key(t)]
+        topic = Topic.of(_TOPIC_LEAD.sub("", phrase, count=1), _STOP | _GENERIC)
+        return [topic] if topic.words else []
 
     def site_words(self) -> set[str]:
         return {term_key(w) for w in words(self.site) if w not in _STOP}

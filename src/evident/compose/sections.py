@@ -115,6 +115,7 @@ CONSERVATIVE = _cue(
     r"analgesi",
     r"medication",
     r"urate-lowering",
+    r"glucocorticoid",
     r"allopurinol",
     r"febuxostat",
     r"first-line",
@@ -320,7 +321,13 @@ TREATMENT_SECTIONS = [
         excludes=TREATED,
     ),
     SectionRule("Treatment algorithm — step 1: conservative care", CONSERVATIVE, ACTION),
-    SectionRule("Treatment algorithm — step 2: procedures and surgery", PROCEDURE, ACTION),
+    # A medicine given "orally or by injection" is medical care, not a procedure.
+    SectionRule(
+        "Treatment algorithm — step 2: procedures and surgery",
+        PROCEDURE,
+        ACTION,
+        excludes=_cue(r"orally", r"by mouth", r"oral\b", r"intramuscular"),
+    ),
     SectionRule("Treatment algorithm — when to escalate or refer", ESCALATE, ACTION),
     SectionRule(SPECIAL_HEADING, SPECIAL),
     SectionRule("Follow-up", FOLLOW_UP),
@@ -371,36 +378,6 @@ SECTIONS: dict[QuestionType, list[SectionRule]] = {
         SectionRule("Screening and follow-up", FOLLOW_UP),
         SectionRule("Cautions", CAUTION),
     ],
-}
-
-# The cue a sentence needs to be a bottom-line candidate, by question type.
-ANSWER_CUE: dict[QuestionType, re.Pattern[str]] = {
-    QuestionType.TREATMENT: _cue(
-        TREATED.pattern,
-        r"recommend",
-        r"is reserved",
-        r"starts with",
-        r"first step",
-        r"first test",
-        r"is assessed",
-        r"assessment of",
-    ),
-    QuestionType.DIAGNOSIS: _cue(ASSESS.pattern, IMAGING.pattern, LABS.pattern, r"diagnos"),
-    QuestionType.DIFFERENTIAL: _cue(
-        r"distinguish", r"differentiat", r"differ", IMAGING.pattern, LABS.pattern
-    ),
-    QuestionType.PROGNOSIS: OUTCOME,
-    QuestionType.DRUG: _cue(DOSE.pattern, RECOMMEND.pattern),
-    QuestionType.DEFINITION: DEFINE,
-    QuestionType.PREVENTION: PREVENT,
-}
-
-# What a bottom line should lead with when several sentences answer. A treatment question
-# counts "the first test is ..." as answering (assessment is the first step of care), but
-# a sentence that says how the condition is treated leads before it.
-LEAD_CUE: dict[QuestionType, re.Pattern[str]] = {
-    **ANSWER_CUE,
-    QuestionType.TREATMENT: TREATED,
 }
 
 

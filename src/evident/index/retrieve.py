@@ -11,9 +11,10 @@ import numpy.typing as npt
 from evident.config import IndexSettings
 from evident.errors import InvalidInput
 from evident.index.build import KINDS, SearchIndex
+from evident.index.rerank import passage_for_model, rerank_order
 from evident.index.vocab import Vocabulary, expand_query
 from evident.models import DocumentKind, DocumentMeta, Hit
-from evident.protocols import Embedder
+from evident.protocols import Embedder, RelevanceModel
 from evident.store.sqlite import SqliteStore
 
 # Strength of evidence by kind, for the prior (guideline > review > trial > observational …).
@@ -222,6 +223,7 @@ def retrieve(
     vocabulary: Vocabulary | None = None,
     methods: Sequence[str] = ("bm25", "dense"),
     query_vector: npt.NDArray[np.float32] | None = None,
+    reranker: RelevanceModel | None = None,
 ) -> list[Hit]:
     """Return the k passages that best answer a question.
 
@@ -232,6 +234,9 @@ def retrieve(
         query_vector: a precomputed embedding of the query (saves a model call). With
             dense_feedback on, the dense rank in each hit's ranks comes from the second,
             feedback search.
+        reranker: the relevance model; when given (and settings.rerank_depth > 0) it
+            reorders the best fused candidates before the priors and MMR, and each hit it
+            read carries its probability in Hit.relevance.
 
     Raises:
         InvalidInput: the query is empty.
@@ -260,6 +265,9 @@ def retrieve(
         if norm > 0:
             rankings["dense"] = index.dense.search(moved / norm, settings.candidates, mask)
             ordered = _ranked(rankings, index, settings)
+    probability: dict[int, float] = {}
+    if reranker is not None and settings.rerank_depth > 0 and ordered:
+        ordered, probability = _rerank(reranker, query, ordered, store, index, settings)
     ordered = ordered[: max(k * 5, 50)]
     metas = store.document_metas(index.document_ids[s.row] for s in ordered)
     works = [
@@ -280,6 +288,38 @@ def retrieve(
                 document_id=chunk.document_id,
                 score=p.score,
                 ranks=p.ranks,
+                relevance=probability.get(p.row),
             )
         )
     return hits
+
+
+def _rerank(
+    model: RelevanceModel,
+    query: str,
+    ordered: list[Scored],
+    store: SqliteStore,
+    index: SearchIndex,
+    settings: IndexSettings,
+) -> tuple[list[Scored], dict[int, float]]:
+    """The best rerank_depth candidates in the model's order (priors applied to its
+    probability), then the rest in fused order below them."""
+    head, rest = ordered[: settings.rerank_depth], ordered[settings.rerank_depth :]
+    chunks = store.get_chunks([index.chunk_ids[s.row] for s in head])
+    metas = store.document_metas({index.document_ids[s.row] for s in head})
+    head = [s for s in head if index.chunk_ids[s.row] in chunks]
+    texts = [
+        passage_for_model(chunks[index.chunk_ids[s.row]], metas.get(index.document_ids[s.row]))
+        for s in head
+    ]
+    order, probabilities = rerank_order(model, query, texts, [s.score for s in head])
+    by_model = {
+        head[i].row: Scored(head[i].row, probabilities[i], {**head[i].ranks, "rerank": n})
+        for n, i in enumerate(order, start=1)
+    }
+    reranked = sorted(apply_priors(by_model, index, settings).values(), key=lambda s: -s.score)
+    # Candidates the model did not read stay below every one it did, in fused order.
+    floor = min((s.score for s in reranked), default=0.0) * 0.5
+    top = rest[0].score if rest and rest[0].score > 0 else 1.0
+    below = [Scored(s.row, floor * max(s.score, 0.0) / top, s.ranks) for s in rest]
+    return reranked + below, {head[i].row: probabilities[i] for i in range(len(head))}

