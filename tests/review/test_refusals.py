@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from review_helpers import Cast
 
@@ -51,3 +53,14 @@ def test_refusals_saved_before_the_flag_existed_are_found_by_the_migration(
     flags = {r.article_id: r.abstained for r in reopened.list_records(abstained=None)}
     assert flags == {refused.article_id: True, draft.article_id: False}
     assert [r.article_id for r in reopened.list_records()] == [draft.article_id]
+
+
+def test_articles_list_leaves_refusals_out_unless_asked(run_cli, sample_docs: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("ingest", str(sample_docs)).exit_code == 0
+    assert run_cli("users", "create", "ann", "--role", "author").exit_code == 0
+    assert run_cli("ask", "How is a gout flare treated?", "--save", "--as", "ann").exit_code == 0
+    assert run_cli("ask", REFUSED, "--save", "--as", "ann").exit_code == 0
+    listed = run_cli("articles", "list", "--as", "ann").stdout
+    refused = run_cli("articles", "list", "--refused", "--as", "ann").stdout
+    assert "gout" in listed and "otitis" not in listed
+    assert "otitis" in refused and "gout" not in refused

@@ -63,6 +63,7 @@ class Mark:
 # many characters of it.
 CONTEXT_CHARS = 220
 _BULLET = re.compile(r"^[\s*•–-]+(?=\S|$)")
+_LINE = re.compile(r"\s*\n\s*(?:[*•–-]\s+)?")
 
 
 def _context(citation: Citation, chunk: Chunk | None) -> Passage:
@@ -70,17 +71,22 @@ def _context(citation: Citation, chunk: Chunk | None) -> Passage:
     if chunk is None or chunk.text[citation.start : citation.end] != citation.quote:
         return Passage("", citation.quote, "")
     text = chunk.text
-    start = max((a for a, _ in chunk.sentences if a < citation.start), default=0)
-    end = min((b for _, b in chunk.sentences if b > citation.end), default=len(text))
+    spans = chunk.sentences
+    # The sentences that hold the quote, then one more on each side where there is one.
+    first = max((i for i, (a, _) in enumerate(spans) if a <= citation.start), default=0)
+    last = min((i for i, (_, b) in enumerate(spans) if b >= citation.end), default=len(spans))
+    start = spans[first - 1][0] if 0 < first <= len(spans) else 0
+    end = spans[last + 1][1] if last + 1 < len(spans) else len(text)
     before, after = text[start : citation.start], text[citation.end : end]
     cut_before, cut_after = start > 0, end < len(text)
     if len(before) > CONTEXT_CHARS:
         before, cut_before = before[-CONTEXT_CHARS:].split(" ", 1)[-1], True
     if len(after) > CONTEXT_CHARS:
         after, cut_after = after[:CONTEXT_CHARS].rsplit(" ", 1)[0], True
-    # A list item's bullet is no part of the sentence around the quote.
-    before = _BULLET.sub("", before)
-    return Passage(before, citation.quote, after.rstrip(), cut_before, cut_after)
+    # The passage's line breaks and list bullets are no part of the sentences around it.
+    before = _BULLET.sub("", _LINE.sub(" ", before))
+    after = _LINE.sub(" ", after).rstrip()
+    return Passage(before, citation.quote, after, cut_before, cut_after)
 
 
 def marks(numbered: Numbered, statement: Statement, chunks: Mapping[str, Chunk]) -> list[Mark]:
