@@ -125,7 +125,7 @@ def test_follow_a_citation_and_read_the_cited_passage(page: Any, served: Served)
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Tab")
     assert quote.is_visible()
-    passage = quote.inner_text().split("says:", 1)[1].strip().strip("“”")
+    passage = quote.locator("mark").inner_text()  # the quoted span, marked in its passage
     number = first.inner_text().strip("[]")
     page.keyboard.press("Enter")  # follow it
     # The hash changes after the key press is handled: wait for it rather than race it.
@@ -142,7 +142,8 @@ def test_follow_a_citation_and_read_the_cited_passage(page: Any, served: Served)
 def test_switch_audience_re_renders_for_that_reader(page: Any, served: Served) -> None:
     first = ask(page, served)
     assert page.locator("[data-audience]").inner_text() == "physicians"
-    page.get_by_label("Patient").check()  # the choice submits itself
+    page.get_by_label("Patient").check()
+    page.get_by_role("button", name="Show for this reader").click()
     page.wait_for_url(lambda url: url != first and "/articles/" in url)
     assert page.locator("[data-audience]").inner_text() == "patients"
     assert page.get_by_label("Patient").is_checked()
@@ -289,7 +290,8 @@ def test_phone_width_has_no_horizontal_scroll(browser: Any, served: Served, path
     assert width <= 390, f"{path} is {width}px wide on a 390px screen"
     if path == "article":  # an open citation stays on the screen
         phone.locator(".cite-link").last.focus()
-        box = phone.locator(".cite-quote").last.bounding_box()
+        phone.keyboard.press("Enter")
+        box = phone.get_by_role("dialog").bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     context.close()
 
@@ -407,3 +409,171 @@ def test_no_page_breaks_the_content_security_policy(page: Any, served: Served) -
 def _csp(page: Any, url: str) -> str:
     response = page.request.get(url)
     return str(response.headers.get("content-security-policy", ""))
+
+
+# -- reading an article: citations, the reader choice, the board's badges ----------------
+IN_COLUMN = """(number) => {
+  const ref = document.querySelector('#ref-' + number).getBoundingClientRect();
+  const column = document.querySelector('.col-refs').getBoundingClientRect();
+  return ref.top >= column.top - 1 && ref.bottom <= Math.min(column.bottom, innerHeight) + 1;
+}"""
+
+
+def test_pointing_at_a_citation_scrolls_the_reference_column_to_it(
+    page: Any, served: Served
+) -> None:
+    ask(page, served)
+    links = page.locator(".cite-link")
+    column = page.locator(".col-refs")
+    assert column.evaluate("e => e.scrollHeight > e.clientHeight")  # too long to see at once
+    seen: set[str] = set()
+    positions = set()
+    for i in range(links.count()):
+        link = links.nth(i)
+        number = link.inner_text().strip("[]")
+        if number in seen:
+            continue
+        seen.add(number)
+        link.scroll_into_view_if_needed()
+        if len(seen) % 2:  # with the mouse and with the keyboard
+            link.hover()
+        else:
+            link.focus()
+        expect(page.locator(f"#ref-{number}")).to_have_class(re.compile(r"\blit\b"))
+        assert page.locator(".col-refs .lit").count() == 1  # only the one pointed at
+        page.wait_for_function(IN_COLUMN, arg=number, timeout=5000)
+        positions.add(column.evaluate("e => Math.round(e.scrollTop)"))
+        link.blur()  # its passage would cover the next citation
+    assert len(seen) >= 8 and len(positions) >= 2  # the column did have to move
+
+
+def test_tapping_a_citation_on_a_phone_shows_its_source_and_keeps_the_place(
+    browser: Any, served: Served
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    phone = context.new_page()
+    phone.set_default_timeout(60_000)
+    ask(phone, served)
+    link = phone.locator(".section .cite-link").nth(3)
+    link.scroll_into_view_if_needed()
+    phone.evaluate("window.scrollBy(0, -200)")
+    number = link.inner_text().strip("[]")
+    statement = link.locator("xpath=ancestor::li[1]").inner_text()
+    title = phone.locator(f"#ref-{number} a").inner_text().split(". ")[0]
+    place = phone.evaluate("window.scrollY")
+    assert place > 1000  # well down the article, far from the reference list
+    link.tap()
+    sheet = phone.get_by_role("dialog")
+    expect(sheet).to_be_visible()
+    phone.wait_for_timeout(500)  # a jump would have happened by now
+    assert phone.evaluate("window.scrollY") == place
+    assert "#ref-" not in phone.url
+    # The sheet names the source and quotes the cited passage, marked in its context.
+    assert title[:60] in sheet.get_by_role("heading").inner_text()
+    quoted = sheet.locator("mark").first.inner_text()
+    assert len(quoted) > 20 and quoted in statement
+    box = sheet.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert abs(box["y"] + box["height"] - 844) <= 1  # along the bottom of the screen
+    to_list = sheet.get_by_role("link", name=f"Reference {number} in the list")
+    assert to_list.get_attribute("href") == f"#ref-{number}"
+    source = sheet.get_by_role("link", name="Open the source document")
+    assert "/documents/" in (source.get_attribute("href") or "")
+    sheet.get_by_role("button", name="Close").click()
+    expect(sheet).to_be_hidden()
+    assert phone.evaluate("window.scrollY") == place
+    # Following the sheet's link to the reference list is still one tap away.
+    link.tap()
+    to_list.click()
+    expect(phone).to_have_url(re.compile(rf"#ref-{number}$"))
+    expect(sheet).to_be_hidden()
+    context.close()
+
+
+def test_a_citation_names_its_source_and_quotes_the_passage(page: Any, served: Served) -> None:
+    ask(page, served)
+    tips = page.locator(".cite-quote")
+    with_context = 0
+    for i in range(min(tips.count(), 12)):
+        link, tip = page.locator(".cite-link").nth(i), tips.nth(i)
+        number = link.inner_text().strip("[]")
+        statement = link.locator("xpath=ancestor::*[self::li or self::p][1]").inner_text()
+        link.focus()
+        expect(tip).to_be_visible()
+        text = tip.inner_text()
+        title = page.locator(f"#ref-{number} a").inner_text().split(". ")[0]
+        head = tip.locator(".cite-head").inner_text()
+        assert head.startswith(f"[{number}] ") and title[:60] in head, (head, title)
+        quoted = tip.locator("mark").first.inner_text()
+        assert quoted and quoted in statement  # the passage that supports the statement
+        passage = tip.locator(".cite-passage").first.inner_text().strip("“”…")
+        if len(passage) > len(quoted) + 20:
+            with_context += 1  # ... read in its context, not the statement over again
+        assert text.strip() != f"Reference {number} says: “{quoted}”"
+    assert with_context >= 1
+
+
+def test_the_reader_choice_changes_only_when_asked(page: Any, browser: Any, served: Served) -> None:
+    first = ask(page, served)
+    posted: list[str] = []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    page.get_by_label("Physician").focus()
+    page.keyboard.press("ArrowRight")  # moving through the choices (WCAG 3.2.2) ...
+    page.keyboard.press("ArrowRight")
+    assert page.get_by_label("Student").is_checked()
+    page.wait_for_timeout(1000)
+    assert posted == [] and page.url == first  # ... loads nothing
+    assert page.locator("[data-audience]").inner_text() == "physicians"
+    page.keyboard.press("Tab")  # the explicit action, by keyboard
+    assert page.evaluate("document.activeElement.textContent") == "Show for this reader"
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: url != first and "/articles/" in url)
+    assert page.locator("[data-audience]").inner_text() == "students"
+    # Without JavaScript the choice and the button work the same way.
+    context = browser.new_context(java_script_enabled=False)
+    plain = context.new_page()
+    plain.goto(first)
+    plain.get_by_label("Patient").check()
+    plain.get_by_role("button", name="Show for this reader").click()
+    plain.wait_for_url(lambda url: url != first and "/articles/" in url)
+    assert plain.locator("[data-audience]").inner_text() == "patients"
+    context.close()
+
+
+ONE_LINE = """(e) => {
+  const range = document.createRange();
+  range.selectNodeContents(e);
+  const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+  const style = getComputedStyle(e);
+  const frame = ['paddingTop', 'paddingBottom', 'borderTopWidth', 'borderBottomWidth']
+    .reduce((sum, k) => sum + parseFloat(style[k]), 0);
+  return { lines: tops.size, height: e.getBoundingClientRect().height - frame,
+           lineHeight: parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.55 };
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_status_badges_on_the_review_board_stay_on_one_line(
+    browser: Any, served: Served, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    sign_in(tab, served, "ed")
+    # A draft with a long question, so the status column is squeezed on a phone.
+    ask(tab, served, "How is calcific periarthritis of the forefoot treated in a young woman?")
+    tab.goto(served.base + "/review")
+    drafts = tab.get_by_role("region", name="Drafts and changes requested")
+    expect(drafts.locator(".badge", has_text="draft").first).to_be_visible()
+    badges = tab.locator(".board .badge")
+    assert badges.count() >= 1
+    for i in range(badges.count()):
+        badge = badges.nth(i)
+        shape = badge.evaluate(ONE_LINE)
+        label = badge.inner_text()
+        assert shape["lines"] == 1, f"{label!r} wraps onto {shape['lines']} lines at {width}px"
+        assert shape["height"] <= shape["lineHeight"] + 1, (label, shape)
+    assert tab.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()

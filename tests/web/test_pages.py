@@ -229,12 +229,54 @@ def test_a_malformed_form_gets_a_page_and_the_api_keeps_its_json(
     assert api.status_code == 422 and api.json()["error"].startswith("invalid request:")
 
 
+REFUSED = "What is the first-line treatment for acute otitis media?"
+
+
 def test_an_abstention_says_so_and_what_to_add(site: tuple[App, TestClient]) -> None:
     _, client = site
-    page = client.get(ask(client, "What is the first-line treatment for acute otitis media?"))
+    page = client.get(ask(client, REFUSED))
     assert page.status_code == 200
     assert "Not enough evidence" in page.text and "What to add to the library" in page.text
-    assert 'class="cite-link"' not in page.text and "Pending human review." in page.text
+    assert 'class="cite-link"' not in page.text
+    # A refusal is not waiting for a clinician: it says there is nothing to review.
+    assert "Pending human review." not in page.text and 'class="steps"' not in page.text
+    assert "no article was written and there is nothing for a clinician to review" in page.text
+
+
+def board_section(html: str, caption: str) -> str:
+    """The part of the review board under one heading."""
+    found = re.search(rf"<h2[^>]*>{re.escape(caption)} \((\d+)\)</h2>(.*?)</section>", html, re.S)
+    assert found is not None, caption
+    return found.group(2)
+
+
+def test_refused_questions_stay_off_the_review_board_s_queues(
+    site: tuple[App, TestClient],
+) -> None:
+    app, client = site
+    refused = article_id_of(ask(client, REFUSED))
+    answered = article_id_of(ask(client, "How is a gout flare treated?"))
+    csrf = sign_in(client, app, "ed", Role.EDITOR)
+    board = client.get("/review").text
+    visitors = board_section(board, "Recent questions from visitors (drafts)")
+    assert answered in visitors and refused not in visitors
+    for caption in ("Review queue", "Drafts and changes requested"):
+        assert refused not in board_section(board, caption), caption
+    # Apart from the queues, editors see what the library could not answer.
+    gaps = board_section(board, "Questions the library could not answer")
+    assert f'href="/articles/{refused}"' in gaps and "acute otitis media" in gaps
+    # Its page on the board offers nothing to do but retract, and a submit is refused.
+    page = client.get(f"/review/{refused}").text
+    assert 'value="submit"' not in page and 'value="retract"' in page
+    tried = client.post(f"/review/{refused}/act", data={"action": "submit", "csrf": csrf})
+    assert tried.status_code == 409 and "it is a refusal" in tried.text
+    assert app.articles.get_record(refused).status.value == "draft"
+    assert (
+        client.post(f"/review/{answered}/act", data={"action": "submit", "csrf": csrf}).status_code
+        == 200
+    )
+    queue = board_section(client.get("/review").text, "Review queue")
+    assert answered in queue and refused not in queue
 
 
 def test_an_upload_that_fails_shows_on_the_sources_page(site: tuple[App, TestClient]) -> None:

@@ -76,6 +76,9 @@ class ArticleInfo(Schema):
     rereview_reason: str
     supersedes: str | None
     superseded_by: str | None
+    abstained: bool = Field(
+        description="A refusal: the library had not enough evidence; never reviewed."
+    )
 
     @classmethod
     def of(cls, r: ArticleRecord) -> ArticleInfo:
@@ -98,6 +101,7 @@ class ArticleInfo(Schema):
             rereview_reason=r.rereview_reason,
             supersedes=r.supersedes,
             superseded_by=r.superseded_by,
+            abstained=r.abstained,
         )
 
 

@@ -253,13 +253,21 @@ def articles_list(
     stale: Annotated[
         bool, typer.Option("--needs-rereview", help="Only articles flagged for re-review.")
     ] = False,
+    refused: Annotated[
+        bool,
+        typer.Option(
+            "--refused",
+            help="Only refusals: questions the library had not enough evidence for (left "
+            "out otherwise; they are never reviewed).",
+        ),
+    ] = False,
     limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
     as_user: AsUser = None,
 ) -> None:
     """List saved articles, most recently changed first."""
     app = state.app()
     records = app.editorial.list_articles(
-        _viewer(app, as_user), status, True if stale else None, limit
+        _viewer(app, as_user), status, True if stale else None, limit, abstained=refused
     )
     _records_table(records)
 

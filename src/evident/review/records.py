@@ -60,6 +60,8 @@ class ArticleRecord:
     reviewed_by, reviewed_at: who approved (or rejected) it, and when.
     library_version: the library version the current revision was generated from.
     needs_rereview: set when cited documents changed or new guidelines arrived; see reason.
+    abstained: the article is a refusal (not enough evidence), kept for its link and the
+        audit log but never a draft to review.
     """
 
     article_id: str
@@ -82,6 +84,7 @@ class ArticleRecord:
     rereview_reason: str = ""
     supersedes: str | None = None
     superseded_by: str | None = None
+    abstained: bool = False
 
 
 @dataclass(frozen=True, slots=True)

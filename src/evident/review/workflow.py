@@ -241,17 +241,23 @@ class Editorial:
         needs_rereview: bool | None = None,
         limit: int = 100,
         offset: int = 0,
+        abstained: bool | None = False,
     ) -> list[ArticleRecord]:
-        """List the articles the viewer may see, most recently changed first."""
+        """List the articles the viewer may see, most recently changed first.
+
+        Args:
+            abstained: refusals (the library had not enough evidence) are no articles to
+                review, so they are left out unless asked for: True lists only them (the
+                questions the library could not answer), None lists everything.
+        """
+        records = self.articles.list_records
         if viewer.role.at_least(Role.REVIEWER):
-            return self.articles.list_records(statuses, None, needs_rereview, limit, offset)
+            return records(statuses, None, needs_rereview, limit, offset, abstained)
         allowed = [S.PUBLISHED] if statuses is None else [s for s in statuses if s is S.PUBLISHED]
         mine: list[ArticleRecord] = []
         if viewer.role.at_least(Role.AUTHOR):
-            mine = self.articles.list_records(statuses, viewer.name, needs_rereview, limit, 0)
-        public = (
-            self.articles.list_records(allowed, None, needs_rereview, limit, 0) if allowed else []
-        )
+            mine = records(statuses, viewer.name, needs_rereview, limit, 0, abstained)
+        public = records(allowed, None, needs_rereview, limit, 0, abstained) if allowed else []
         merged = {r.article_id: r for r in [*mine, *public]}
         ordered = sorted(merged.values(), key=lambda r: r.updated_at, reverse=True)
         return ordered[offset : offset + limit]
@@ -328,6 +334,7 @@ class Editorial:
             created_at=stamp,
             updated_at=stamp,
             supersedes=supersedes,
+            abstained=article.abstained,
         )
         self.articles.add_article(record, replace(article, status=S.DRAFT), note)
         self.articles.append_event(
@@ -413,6 +420,12 @@ class Editorial:
                 f"cannot {step.verb} an article that is {words(record.status)}; "
                 f"it must be {step.need} first"
             )
+        if record.abstained and action != "retract":
+            raise Conflict(
+                f"cannot {step.verb} article {record.article_id}: it is a refusal (the library "
+                "had not enough evidence), so there is nothing to review; add documents that "
+                "answer the question and ask it again"
+            )
         self._check_who(step, record, actor)
         comment = comment.strip()
         if step.needs_comment and not comment:
@@ -452,6 +465,16 @@ class Editorial:
             self._supersede_older(updated, actor)
             self._remember_question(updated)
         return updated
+
+    def actions_for(self, record: ArticleRecord, actor: User) -> list[tuple[str, Transition]]:
+        """The workflow actions the actor may take on the article now (a refusal: retract)."""
+        return [
+            (name, step)
+            for name, step in TRANSITIONS.items()
+            if record.status in step.sources
+            and actor.role.at_least(step.role)
+            and (name == "retract" or not record.abstained)
+        ]
 
     def _check_who(self, step: Transition, record: ArticleRecord, actor: User) -> None:
         if (

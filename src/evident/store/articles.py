@@ -68,6 +68,7 @@ def _record(row: sqlite3.Row) -> ArticleRecord:
         rereview_reason=row["rereview_reason"],
         supersedes=row["supersedes"],
         superseded_by=row["superseded_by"],
+        abstained=bool(row["abstained"]),
     )
 
 
@@ -215,8 +216,8 @@ class ArticleStore:
             tx.execute(
                 "INSERT INTO articles(article_id, question, question_key, question_type, "
                 "audience, condition, status, author, reviewer, revision, library_version, "
-                "created_at, updated_at, supersedes) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, supersedes, abstained) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.article_id,
                     record.question,
@@ -232,6 +233,7 @@ class ArticleStore:
                     record.created_at.isoformat(),
                     record.updated_at.isoformat(),
                     record.supersedes,
+                    int(record.abstained),
                 ),
             )
             self._insert_revision(
@@ -330,9 +332,19 @@ class ArticleStore:
         needs_rereview: bool | None = None,
         limit: int = 100,
         offset: int = 0,
+        abstained: bool | None = False,
     ) -> list[ArticleRecord]:
+        """List saved articles, most recently changed first.
+
+        Args:
+            abstained: False (the default) leaves refusals out, True lists only them,
+                None lists both.
+        """
         sql = "SELECT * FROM articles WHERE 1=1"
         args: list[Any] = []
+        if abstained is not None:
+            sql += " AND abstained=?"
+            args.append(int(abstained))
         if statuses is not None:
             sql += f" AND status IN ({', '.join('?' * len(statuses))})"
             args += [s.value for s in statuses]

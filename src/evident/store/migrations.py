@@ -205,3 +205,17 @@ ALTER TABLE tokens ADD COLUMN revoked_at TEXT
 # events already there are sealed now), and the database refuses a status change that has
 # no review event recording it (store/audit.py).
 MIGRATIONS.append(migrate_chain)
+
+# 7: refusals. An article that abstained (the library had not enough evidence) is kept for
+# its link and the audit log, but it is not a draft to review: the flag keeps it out of the
+# review queue and the article listings. Refusals saved before this migration are found in
+# their current revision.
+MIGRATIONS.append(
+    """
+ALTER TABLE articles ADD COLUMN abstained INTEGER NOT NULL DEFAULT 0;
+UPDATE articles SET abstained = 1 WHERE EXISTS (
+    SELECT 1 FROM revisions r WHERE r.article_id = articles.article_id
+    AND r.revision = articles.revision AND json_extract(r.article_json, '$.abstained') = 1
+)
+"""
+)

@@ -42,7 +42,7 @@ from evident.errors import EvidentError, InvalidInput
 from evident.models import ArticleReady, AskEvent, Audience, ReviewStatus
 from evident.review.records import ANONYMOUS, Role, User
 from evident.review.threads import Turn
-from evident.review.workflow import TRANSITIONS, StatementEdit, numbered_statements
+from evident.review.workflow import StatementEdit, numbered_statements
 from evident.web import session
 from evident.web.views import AUDIENCES, REVIEWED, STEPS, marks, side_by_side, step_index
 
@@ -195,6 +195,7 @@ def article_page(
     user, stored = _stored(request, app, article_id)
     article = stored.article
     numbered = number(article)
+    chunks = app.store.get_chunks([c.chunk_id for s in article.statements() for c in s.citations])
     heading, intro = bottom_line_heading(article)
     return page(
         request,
@@ -204,7 +205,7 @@ def article_page(
         a=article,
         record=stored.record,
         n=numbered,
-        marks=lambda s: marks(numbered, s),
+        marks=lambda s: marks(numbered, s, chunks),
         line=reference_line,
         group_heading={**GROUP_HEADING, **GROUP_HEADINGS.get(article.audience, {})},
         bottom_heading=heading,
@@ -348,7 +349,8 @@ def signout(request: Request, app: AppDep, csrf: Annotated[str, Form()] = "") ->
 # -- review board --------------------------------------------------------------------------
 @router.get("/review", response_class=HTMLResponse)
 def review_board(request: Request, app: AppDep) -> HTMLResponse:
-    """The queue (submitted, under review), drafts to submit, approved to publish."""
+    """The queue (submitted, under review), drafts to submit, approved to publish; and,
+    apart from them, the questions the library could not answer (refusals, never reviewed)."""
     user = session.require_role(request, app, Role.REVIEWER, "open the review board")
     drafts = app.editorial.list_articles(user, [S.DRAFT, S.CHANGES_REQUESTED], limit=200)
     return page(
@@ -361,6 +363,7 @@ def review_board(request: Request, app: AppDep) -> HTMLResponse:
         visitor_drafts=[r for r in drafts if r.author == session.VISITOR][:20],
         approved=app.editorial.list_articles(user, [S.APPROVED], limit=50),
         published=app.editorial.list_articles(user, [S.PUBLISHED], limit=20),
+        refused=app.editorial.list_articles(user, limit=20, abstained=True),
     )
 
 
@@ -384,11 +387,6 @@ def _review_page(
         rows = side_by_side(
             to_markdown(replace(before, status=record.status)), to_markdown(stored.article)
         )
-    actions = [
-        (name, step)
-        for name, step in TRANSITIONS.items()
-        if record.status in step.sources and user.role.at_least(step.role)
-    ]
     return page(
         request,
         app,
@@ -403,7 +401,7 @@ def _review_page(
         old_no=old_no,
         new_no=new_no,
         events=app.editorial.history(record.article_id, user),
-        actions=actions,
+        actions=app.editorial.actions_for(record, user),
         error=error,
     )
 

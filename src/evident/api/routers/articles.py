@@ -42,9 +42,18 @@ def list_articles(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    abstained: Annotated[
+        bool,
+        Query(
+            description="Refusals (questions the library had not enough evidence for) are "
+            "not articles to review and are left out; true lists only them."
+        ),
+    ] = False,
 ) -> ArticleList:
     """List the articles the caller may see (readers: published only), newest first."""
-    records = app.editorial.list_articles(user, status, needs_rereview, limit, offset)
+    records = app.editorial.list_articles(
+        user, status, needs_rereview, limit, offset, abstained=abstained
+    )
     return ArticleList(items=[ArticleInfo.of(r) for r in records], count=len(records))
 
 

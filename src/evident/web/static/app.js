@@ -61,10 +61,6 @@ document.addEventListener("DOMContentLoaded", () => {
       fail("The answer stopped before it was finished; please try again.");
     });
   }
-  // The audience choice re-renders the article as soon as it changes.
-  for (const form of document.querySelectorAll("form[data-autosubmit]")) {
-    form.addEventListener("change", () => form.requestSubmit());
-  }
   const said = document.querySelector(".copied");
   const copy = async (text, what) => {
     try {
@@ -87,23 +83,79 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelector("[data-print]")?.addEventListener("click", () => window.print());
   // Pointing at a citation lights up its reference; in the side column it scrolls into view.
   const refs = document.querySelector(".col-refs");
+  const beside = matchMedia("(min-width: 64rem)"); // the references sit beside the text
+  const calm = matchMedia("(prefers-reduced-motion: reduce)");
   const light = (link) => {
     const ref = document.querySelector(link.getAttribute("href"));
     if (!ref || !refs) return;
     for (const old of refs.querySelectorAll(".lit")) old.classList.remove("lit");
     ref.classList.add("lit");
-    if (refs.scrollHeight > refs.clientHeight) {
-      refs.scrollTo({ top: ref.offsetTop - refs.offsetTop - 40, behavior: "smooth" });
-    }
+    if (!beside.matches || refs.scrollHeight <= refs.clientHeight) return;
+    const column = refs.getBoundingClientRect();
+    const at = ref.getBoundingClientRect();
+    if (at.top >= column.top && at.bottom <= Math.min(column.bottom, innerHeight)) return;
+    refs.scrollTo({
+      top: refs.scrollTop + at.top - column.top - 40,
+      behavior: calm.matches ? "auto" : "smooth",
+    });
+  };
+  // Where the references are not beside the text (phones, tablets), a citation opens its
+  // source in a sheet and the reader keeps their place; without it the link jumps to the list.
+  const sheet = document.querySelector("dialog.sheet");
+  const open = (link) => {
+    const tip = link.parentElement.querySelector(".cite-quote");
+    const ref = document.querySelector(link.getAttribute("href"));
+    sheet.querySelector("h2").textContent = tip.querySelector(".cite-head").textContent;
+    sheet.querySelector(".sheet-origin").textContent =
+      tip.querySelector(".cite-origin")?.textContent || "";
+    sheet.querySelector(".sheet-passages").replaceChildren(
+      ...[...tip.querySelectorAll(".cite-passage")].map((p) => p.cloneNode(true)));
+    const inList = sheet.querySelector(".sheet-ref");
+    inList.href = link.getAttribute("href");
+    inList.textContent = `Reference ${link.textContent.replace(/[[\]]/g, "")} in the list`;
+    const source = ref?.querySelector("a");
+    if (source) sheet.querySelector(".sheet-doc").href = source.href;
+    link.parentElement.classList.add("dismissed"); // the sheet replaces the tooltip
+    sheet.showModal();
+  };
+  if (sheet?.showModal) {
+    document.documentElement.classList.add("has-sheet");
+    sheet.querySelector(".sheet-close").addEventListener("click", () => sheet.close());
+    sheet.addEventListener("click", (e) => {
+      if (e.target === sheet || e.target.closest("a")) sheet.close(); // the backdrop, a link
+    });
+  }
+  // Beside the references, a tooltip that would reach over them opens further left.
+  const text = document.querySelector(".col-main");
+  const place = (link) => {
+    const tip = link.parentElement.querySelector(".cite-quote");
+    if (!tip || !text || !beside.matches) return;
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+    const width = Math.min(24 * rem, innerWidth * 0.8);
+    const column = text.getBoundingClientRect();
+    const from = link.parentElement.getBoundingClientRect().left;
+    const over = from + width - column.right;
+    tip.style.left = over > 0 ? `${-Math.min(over, from - column.left)}px` : "";
   };
   for (const link of document.querySelectorAll(".cite-link")) {
-    link.addEventListener("mouseenter", () => light(link));
-    link.addEventListener("focus", () => light(link));
+    for (const kind of ["mouseenter", "focus"]) {
+      link.addEventListener(kind, () => {
+        place(link);
+        light(link);
+      });
+    }
+    link.addEventListener("click", (e) => {
+      if (!sheet || beside.matches || !sheet.showModal) return;
+      e.preventDefault();
+      open(link);
+    });
     // Escape hides the passage without moving focus (WCAG 1.4.13).
     link.addEventListener("keydown", (e) => {
       if (e.key === "Escape") link.parentElement.classList.add("dismissed");
     });
-    link.addEventListener("blur", () => link.parentElement.classList.remove("dismissed"));
+    link.addEventListener("blur", () => {
+      if (!sheet?.open) link.parentElement.classList.remove("dismissed");
+    });
   }
   // Pages with running jobs refresh themselves.
   const refresh = document.querySelector("[data-refresh]");
