@@ -63,6 +63,7 @@ from evident.review.users import (
 from evident.review.workflow import Editorial
 from evident.store.articles import ArticleStore, now
 from evident.store.audit import ChainCheck, backup_database, integrity_problem, verify_chain
+from evident.store.sql import Connection, SqlStore
 from evident.store.sqlite import SqliteStore
 from evident.store.threads import ThreadStore
 from evident.verify.disagree import note_disagreements
@@ -98,7 +99,7 @@ class App:
     """Long-lived backends for one library. Build it with build_app(settings)."""
 
     settings: Settings
-    store: SqliteStore
+    store: SqlStore
     embedder: Embedder | None
     # Judges whether cited passages support a statement (verify.model).
     support_model: SupportModel = field(default_factory=lambda: ClaimSupportModel())
@@ -554,15 +555,16 @@ class App:
     def backup(self, destination: Path) -> dict[str, Any]:
         """Back the library up into a new or empty folder; safe while the server runs.
 
-        The database is copied with SQLite's online backup API (a consistent snapshot even
-        while others write), checked with PRAGMA integrity_check and its audit chain
-        verified; the uploaded files are copied beside it. backup.json records what was
-        copied and the audit chain's head hash. The search index is not copied: it is
-        rebuilt from the database.
+        SQLite: the database is copied with SQLite's online backup API (a consistent
+        snapshot even while others write), checked with PRAGMA integrity_check and its
+        audit chain verified. PostgreSQL: pg_dump writes library.dump, and the audit chain
+        is verified in the snapshot pg_dump copies. The uploaded files are copied beside
+        it. backup.json records what was copied and the audit chain's head hash. The search
+        index is not copied: it is rebuilt from the database.
 
         Raises:
             Conflict: the destination exists and is not an empty folder.
-            BackendUnavailable: the copy fails its integrity check.
+            BackendUnavailable: the copy fails its integrity check, or pg_dump fails.
         """
         if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
             raise Conflict(
@@ -570,18 +572,26 @@ class App:
                 "so no earlier backup is overwritten"
             )
         destination.mkdir(parents=True, exist_ok=True)
-        database = destination / "library.sqlite"
-        backup_database(self.store.path, database)
-        problem = integrity_problem(database)
-        if problem is not None:
-            raise BackendUnavailable(
-                f"the backup copy {database} fails its integrity check ({problem}); check "
-                "the disk and back up again"
-            )
+        if isinstance(self.store, SqliteStore):
+            database = destination / "library.sqlite"
+            backup_database(self.store.path, database)
+            problem = integrity_problem(database)
+            if problem is not None:
+                raise BackendUnavailable(
+                    f"the backup copy {database} fails its integrity check ({problem}); check "
+                    "the disk and back up again"
+                )
+            summary = _library_summary(database)
+        else:
+            from evident.store.postgres import PostgresStore
+
+            assert isinstance(self.store, PostgresStore)
+            summary = self.store.dump(destination / "library.dump", _summary_of)
         if self.uploads_dir.is_dir():
             shutil.copytree(self.uploads_dir, destination / "uploads")
-        summary = _library_summary(database)
-        summary.update(created_at=now().isoformat(), evident_version=__version__)
+        summary.update(
+            created_at=now().isoformat(), evident_version=__version__, store=self.store.dialect
+        )
         (destination / "backup.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
@@ -589,22 +599,34 @@ class App:
         """Replace this library's database and uploads with a backup made by `backup`.
 
         Run it with the server stopped. The backup must pass its integrity check and its
-        audit chain must verify; the search index is rebuilt on next use.
+        audit chain must verify; the search index is rebuilt on next use. A SQLite backup
+        restores into a SQLite library and a PostgreSQL one (library.dump) into a
+        PostgreSQL library; `evident migrate` moves a library between them.
 
         Raises:
-            NotFound: the folder holds no library.sqlite.
+            NotFound: the folder holds no backup for this library's backend.
             Conflict: the backup is damaged or its audit log does not verify, or this
                 library holds documents or articles and force is False.
         """
-        database = source / "library.sqlite"
+        postgres = not isinstance(self.store, SqliteStore)
+        database = source / ("library.dump" if postgres else "library.sqlite")
         if not database.is_file():
-            raise NotFound(
-                f"{source} holds no library.sqlite; give a folder written by `evident backup`"
+            other = "library.sqlite" if postgres else "library.dump"
+            hint = (
+                f"; it holds {other}, a backup of a "
+                f"{'SQLite' if postgres else 'PostgreSQL'} library: restore it into one of "
+                "those, then move it with `evident migrate`"
+                if (source / other).is_file()
+                else "; give a folder written by `evident backup`"
             )
-        problem = integrity_problem(database)
-        if problem is not None:
-            raise Conflict(f"the backup {database} is damaged ({problem}); use another backup")
-        summary = _library_summary(database)
+            raise NotFound(f"{source} holds no {database.name}{hint}")
+        if postgres:
+            summary = dict(json.loads((source / "backup.json").read_text()))
+        else:
+            problem = integrity_problem(database)
+            if problem is not None:
+                raise Conflict(f"the backup {database} is damaged ({problem}); use another backup")
+            summary = _library_summary(database)
         if not summary["audit_intact"]:
             raise Conflict(
                 f"the backup's audit log does not verify ({summary['audit_problem']}); it was "
@@ -613,12 +635,26 @@ class App:
         held = (self.store.count_documents(), len(self.articles.list_records(limit=1)))
         if any(held) and not force:
             raise Conflict(
-                f"the library {self.settings.library} is not empty; back it up first "
+                f"the library {self.store.describe() if postgres else self.settings.library} "
+                "is not empty; back it up first "
                 "(evident backup DEST), then pass --force to replace it"
             )
-        backup_database(database, self.store.path)
-        self.store.close()
-        SqliteStore(self.store.path).close()  # migrates a backup from an older version
+        if isinstance(self.store, SqliteStore):
+            backup_database(database, self.store.path)
+            self.store.close()
+            SqliteStore(self.store.path).close()  # migrates a backup from an older version
+        else:
+            from evident.store.postgres import PostgresStore
+
+            assert isinstance(self.store, PostgresStore)
+            self.store.restore(database)
+            check = self.verify_audit()
+            if check.head != summary["audit_head"] or not check.intact:
+                raise Conflict(
+                    f"the restored audit log does not match the backup (head {check.head}, "
+                    f"backup.json says {summary['audit_head']}); restore again from a backup "
+                    "whose archive and backup.json belong together"
+                )
         if (source / "uploads").is_dir():
             shutil.rmtree(self.uploads_dir, ignore_errors=True)
             shutil.copytree(source / "uploads", self.uploads_dir)
@@ -747,15 +783,20 @@ class App:
 
 
 def _library_summary(database: Path) -> dict[str, Any]:
-    """What a library database holds, and whether its audit chain verifies."""
+    """What a SQLite library database holds, and whether its audit chain verifies."""
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        check = verify_chain(conn)
-        documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        return _summary_of(conn)
     finally:
         conn.close()
+
+
+def _summary_of(conn: Connection) -> dict[str, Any]:
+    """What a library database holds, and whether its audit chain verifies."""
+    check = verify_chain(conn)
+    documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
     return {
         "documents": int(documents),
         "articles": int(articles),
@@ -799,6 +840,16 @@ def _may_list(viewer: User, thread: Thread) -> bool:
     return viewer is not ANONYMOUS and bool(thread.owner) and thread.owner == viewer.name
 
 
+def make_store(settings: Settings) -> SqlStore:
+    """The library database: the SQLite file in the library directory, or the
+    PostgreSQL database store.url names."""
+    if settings.store.url:
+        from evident.store.postgres import PostgresStore  # psycopg loads only when asked
+
+        return PostgresStore(settings.store.url, settings.store.pool_size)
+    return SqliteStore(settings.library / "library.sqlite")
+
+
 def make_embedder(name: str) -> Embedder | None:
     """Return the embedder registered under name, or None for 'none' (BM25 only)."""
     if name == "none":
@@ -826,7 +877,7 @@ def make_generator(settings: Settings) -> Generator | None:
 def build_app(settings: Settings) -> App:
     """Create the backends the settings name; nothing is opened before this is called."""
     settings.library.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(settings.library / "library.sqlite")
+    store = make_store(settings)
     return App(
         settings=settings,
         store=store,

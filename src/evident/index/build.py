@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,8 +21,8 @@ from evident.errors import IndexMismatch
 from evident.index.dense import NumpyVectorIndex
 from evident.index.lexical import TOKENIZER_VERSION, Bm25Index
 from evident.models import DocumentKind
-from evident.protocols import Embedder
-from evident.store.sqlite import SqliteStore
+from evident.protocols import Embedder, EmbeddingStore, IndexSource
+from evident.store.sql import Row
 
 KINDS = list(DocumentKind)
 FORMAT_VERSION = 1
@@ -31,7 +30,7 @@ FORMAT_VERSION = 1
 Progress = Callable[[int, int], None]
 
 
-def passage_text(row: sqlite3.Row) -> str:
+def passage_text(row: Row) -> str:
     """The text a passage is indexed under: document title, section heading, passage."""
     parts = [row["title"], row["section"], row["text"]]
     return "\n".join(p for p in parts if p)
@@ -85,7 +84,7 @@ class SearchIndex:
 
 
 def embed_missing(
-    store: SqliteStore, embedder: Embedder, batch: int = 64, on_progress: Progress | None = None
+    store: EmbeddingStore, embedder: Embedder, batch: int = 64, on_progress: Progress | None = None
 ) -> int:
     """Embed passages that have no vector yet; each batch is committed, so it resumes."""
     rows = store.missing_embeddings(embedder.name)
@@ -109,7 +108,7 @@ def _expected(settings: IndexSettings, embedder: Embedder | None) -> dict[str, o
 
 
 def build_index(
-    store: SqliteStore, directory: Path, settings: IndexSettings, embedder: Embedder | None
+    store: IndexSource, directory: Path, settings: IndexSettings, embedder: Embedder | None
 ) -> SearchIndex:
     """Build the index from the store (embedding nothing: call embed_missing first)."""
     rows = list(store.iter_passages())
@@ -198,7 +197,7 @@ def read_manifest(directory: Path) -> IndexManifest | None:
 
 
 def load_index(
-    store: SqliteStore, directory: Path, settings: IndexSettings, embedder: Embedder | None
+    store: IndexSource, directory: Path, settings: IndexSettings, embedder: Embedder | None
 ) -> SearchIndex:
     """Load the saved index, rebuilding it when the library changed since it was built.
 
@@ -212,7 +211,7 @@ def load_index(
 
 
 def _load_current(
-    store: SqliteStore, directory: Path, settings: IndexSettings, embedder: Embedder | None
+    store: IndexSource, directory: Path, settings: IndexSettings, embedder: Embedder | None
 ) -> SearchIndex | None:
     """The saved index if it matches the library, None when it must be (re)built."""
     manifest = read_manifest(directory)

@@ -13,8 +13,7 @@ from evident.errors import InvalidInput
 from evident.index.build import KINDS, SearchIndex
 from evident.index.vocab import Vocabulary, expand_query
 from evident.models import DocumentKind, DocumentMeta, Hit
-from evident.protocols import Embedder
-from evident.store.sqlite import SqliteStore
+from evident.protocols import Embedder, PassageStore
 
 # Strength of evidence by kind, for the prior (guideline > review > trial > observational …).
 KIND_WEIGHT: dict[DocumentKind, float] = {
@@ -211,7 +210,7 @@ def _ranked(
 
 
 def retrieve(
-    store: SqliteStore,
+    store: PassageStore,
     index: SearchIndex,
     embedder: Embedder | None,
     query: str,
