@@ -63,6 +63,7 @@ from evident.review.users import (
 from evident.review.workflow import Editorial
 from evident.store.articles import ArticleStore, now
 from evident.store.audit import ChainCheck, backup_database, integrity_problem, verify_chain
+from evident.store.copy import CopyReport, copy_library
 from evident.store.sql import Connection, SqlStore
 from evident.store.sqlite import SqliteStore
 from evident.store.threads import ThreadStore
@@ -661,6 +662,31 @@ class App:
         shutil.rmtree(self.index_dir, ignore_errors=True)
         self._index = None
         return summary
+
+    def migrate(
+        self, target: str, on_table: Callable[[str, int], None] | None = None
+    ) -> CopyReport:
+        """Copy this library's records into another backend: a postgresql:// URL, or a
+        folder for a new SQLite library (its uploads are copied too).
+
+        The copy is checked (rows per table, library version, audit chain head) and the
+        target must be empty. The source is left as it was; point store.url (or
+        --library) at the target to use it.
+        """
+        if target.startswith(("postgresql://", "postgres://")):
+            from evident.store.postgres import PostgresStore
+
+            destination: SqlStore = PostgresStore(target, pool_size=2)
+        else:
+            folder = Path(target)
+            destination = SqliteStore(folder / "library.sqlite")
+        try:
+            report = copy_library(self.store, destination, on_table)
+        finally:
+            destination.close()
+        if not target.startswith(("postgresql://", "postgres://")) and self.uploads_dir.is_dir():
+            shutil.copytree(self.uploads_dir, Path(target) / "uploads", dirs_exist_ok=True)
+        return report
 
     # -- uploads -----------------------------------------------------------------------------
     @property
