@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from evident.models import ParsedDocument
+from evident.models import Filters, IndexedPassage, ParsedDocument
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -42,20 +42,36 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
-class LexicalIndex(Protocol):
-    """A keyword index over passages."""
+class PassageIndex(Protocol):
+    """A search index over passages, keyed by chunk id: BM25 and nearest-neighbour search.
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Return (row, score) pairs for the best k rows, best first."""
+    Writes (upsert, remove) are visible to searches once the backend commits them;
+    searches never wait for writes.
+    """
+
+    def upsert(self, passages: Sequence[IndexedPassage]) -> None:
+        """Add passages, replacing any already held under the same chunk ids."""
         ...
 
+    def remove(self, chunk_ids: Sequence[str]) -> None:
+        """Drop passages (ids it does not hold are ignored)."""
+        ...
 
-@runtime_checkable
-class VectorIndex(Protocol):
-    """A nearest-neighbour index over passage vectors."""
+    def lexical_search(
+        self, query: str, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Return (chunk_id, BM25 score) for the best k passages with a positive score."""
+        ...
 
-    def search(self, vector: FloatMatrix, k: int) -> list[tuple[int, float]]:
-        """Return (row, cosine) pairs for the best k rows, best first."""
+    def dense_search(
+        self, vector: FloatMatrix, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Return (chunk_id, cosine) for the k passages nearest a unit vector, best first;
+        empty when no passage has a vector."""
+        ...
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, FloatMatrix]:
+        """Return the stored unit vector (float32) of each passage that has one."""
         ...
 
 

@@ -205,3 +205,22 @@ ALTER TABLE tokens ADD COLUMN revoked_at TEXT
 # events already there are sealed now), and the database refuses a status change that has
 # no review event recording it (store/audit.py).
 MIGRATIONS.append(migrate_chain)
+
+# 7: the change log the search index follows (index/build.py). Every passage added or
+# removed, and every vector stored, appends its chunk id; the index records the last seq
+# it reflects, so bringing it up to date costs time in proportion to the changes.
+MIGRATIONS.append(
+    """
+CREATE TABLE index_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL,
+    vector_only INTEGER NOT NULL
+);
+CREATE TRIGGER chunks_added AFTER INSERT ON chunks BEGIN
+    INSERT INTO index_log(chunk_id, vector_only) VALUES (new.chunk_id, 0); END;
+CREATE TRIGGER chunks_removed AFTER DELETE ON chunks BEGIN
+    INSERT INTO index_log(chunk_id, vector_only) VALUES (old.chunk_id, 0); END;
+CREATE TRIGGER embeddings_added AFTER INSERT ON embeddings BEGIN
+    INSERT INTO index_log(chunk_id, vector_only) VALUES (new.chunk_id, 1); END
+"""
+)

@@ -314,6 +314,20 @@ class SqliteStore:
             out.update((r["chunk_id"], chunk_from_row(r)) for r in rows)
         return out
 
+    def chunk_documents(self, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """Return the document id of each passage still in the library."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(chunk_ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self.conn.execute(
+                "SELECT chunk_id, document_id FROM chunks WHERE chunk_id IN "
+                f"({', '.join('?' * len(part))})",
+                part,
+            ).fetchall()
+            out.update((r["chunk_id"], r["document_id"]) for r in rows)
+        return out
+
     def iter_passages(self) -> Iterator[sqlite3.Row]:
         """Yield every passage with its document's title, kind and year, in a stable order.
 
@@ -328,14 +342,17 @@ class SqliteStore:
         return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     # -- embeddings --------------------------------------------------------
-    def missing_embeddings(self, model: str) -> list[sqlite3.Row]:
-        """Return passages (as in iter_passages) not yet embedded with this model."""
+    def missing_embeddings(
+        self, model: str, after: int = 0, limit: int = 1024
+    ) -> list[sqlite3.Row]:
+        """Return up to limit passages (as in iter_passages, plus their rowid) after rowid
+        `after` that are not yet embedded with this model, in rowid order."""
         return self.conn.execute(
-            "SELECT c.chunk_id, c.document_id, c.section, c.text, d.title, d.kind, d.year "
-            "FROM chunks c JOIN documents d ON d.document_id=c.document_id "
+            "SELECT c.rowid, c.chunk_id, c.document_id, c.section, c.text, d.title, d.kind, "
+            "d.year FROM chunks c JOIN documents d ON d.document_id=c.document_id "
             "LEFT JOIN embeddings e ON e.chunk_id=c.chunk_id AND e.model=? "
-            "WHERE e.chunk_id IS NULL ORDER BY c.rowid",
-            (model,),
+            "WHERE e.chunk_id IS NULL AND c.rowid > ? ORDER BY c.rowid LIMIT ?",
+            (model, after, limit),
         ).fetchall()
 
     def count_embeddings(self, model: str) -> int:
@@ -352,18 +369,78 @@ class SqliteStore:
                 ],
             )
 
-    def load_embeddings(self, model: str, ids: Sequence[str], dim: int) -> tuple[FloatMatrix, int]:
-        """Return vectors aligned with ids (zeros where missing) and how many were missing."""
-        index = {cid: i for i, cid in enumerate(ids)}
-        out = np.zeros((len(ids), dim), dtype=np.float32)
-        found = 0
-        cur = self.conn.execute("SELECT chunk_id, vector FROM embeddings WHERE model=?", (model,))
-        for row in cur:
-            i = index.get(row["chunk_id"])
-            if i is not None:
-                out[i] = np.frombuffer(row["vector"], dtype=np.float16)
-                found += 1
-        return out, len(ids) - found
+    def iter_embeddings(self, model: str) -> Iterator[tuple[str, bytes]]:
+        """Yield (chunk_id, float16 vector bytes) for every passage embedded with model."""
+        yield from self.conn.execute(
+            "SELECT chunk_id, vector FROM embeddings WHERE model=? ORDER BY rowid", (model,)
+        )
+
+    # -- the change log the search index follows ---------------------------------
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read a consistent view of the library (one read transaction) in this block."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
+    def last_change(self) -> int:
+        """Return the sequence number of the latest change to passages or vectors."""
+        # The AUTOINCREMENT counter outlives the entries forget_changes drops.
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name='index_log'").fetchone()
+        return int(row[0]) if row else 0
+
+    def changes(self, after: int, through: int) -> tuple[list[str], list[str]]:
+        """Return the passages added or removed, and those given vectors, in (after, through].
+
+        A passage in the first list is in neither; each list is in order of first change.
+        """
+        passages: dict[str, None] = {}
+        vectors: dict[str, None] = {}
+        for row in self.conn.execute(
+            "SELECT chunk_id, vector_only FROM index_log WHERE seq > ? AND seq <= ? ORDER BY seq",
+            (after, through),
+        ):
+            (vectors if row["vector_only"] else passages)[row["chunk_id"]] = None
+        return list(passages), [c for c in vectors if c not in passages]
+
+    def forget_changes(self, through: int) -> None:
+        """Drop change-log entries the index already reflects."""
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM index_log WHERE seq <= ?", (through,))
+
+    def passages_by_id(self, chunk_ids: Sequence[str]) -> list[sqlite3.Row]:
+        """Return the passages (as in iter_passages) still in the library, in id order."""
+        ids = list(dict.fromkeys(chunk_ids))
+        out: list[sqlite3.Row] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            out += self.conn.execute(
+                "SELECT c.chunk_id, c.document_id, c.section, c.text, d.title, d.kind, d.year "
+                "FROM chunks c JOIN documents d ON d.document_id=c.document_id "
+                f"WHERE c.chunk_id IN ({', '.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        return out
+
+    def embeddings_by_id(self, model: str, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        """Return the float16 vector bytes of those passages embedded with model."""
+        ids = list(dict.fromkeys(chunk_ids))
+        out: dict[str, bytes] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self.conn.execute(
+                "SELECT chunk_id, vector FROM embeddings WHERE model=? AND chunk_id IN "
+                f"({', '.join('?' * len(part))})",
+                [model, *part],
+            )
+            out.update((r["chunk_id"], r["vector"]) for r in rows)
+        return out
 
     # -- ingest ledger -----------------------------------------------------
     def source_record(self, origin: str) -> sqlite3.Row | None:
