@@ -32,9 +32,10 @@ from evident.errors import (
     NotFound,
     PermissionDenied,
 )
-from evident.index.build import SearchIndex, build_index, embed_missing, load_index
+from evident.index.build import behind, embed_missing, open_index, sync_index
 from evident.index.codes import ClinicalTerm, ConditionMatch, match_condition, medication_name
-from evident.index.retrieve import Filters, retrieve
+from evident.index.engine import TantivyUsearchIndex
+from evident.index.retrieve import retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
 from evident.ingest.pipeline import ingest_path
 from evident.ingest.readers import reader_for
@@ -43,6 +44,7 @@ from evident.models import (
     ArticleReady,
     AskEvent,
     Audience,
+    Filters,
     Hit,
     IngestReport,
     IngestStatus,
@@ -106,8 +108,12 @@ class App:
     support_model: SupportModel = field(default_factory=lambda: ClaimSupportModel())
     # The language model that writes articles; None means extractive only (the default).
     generator: Generator | None = None
-    _index: SearchIndex | None = None
+    # Bring a stale index up to date in a background thread (the server) rather than in
+    # the thread that asks (a command line run, which should answer from the latest).
+    background_sync: bool = False
+    _index: TantivyUsearchIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _syncing: threading.Lock = field(default_factory=threading.Lock)
     # Sentence vectors reused across asks; small (384 floats each), bounded by the library.
     _sentence_cache: dict[tuple[str, int], Any] = field(default_factory=dict)
     _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -121,26 +127,66 @@ class App:
         return load_vocabulary(tuple(self.settings.index.vocab_paths))
 
     # -- index ---------------------------------------------------------------
-    def index(self) -> SearchIndex:
-        """Return the loaded index, loading or refreshing it if the library changed."""
+    def index(self) -> TantivyUsearchIndex:
+        """Return the last committed index, switching to a newer commit when there is one.
+
+        Never waits for a writer: while the library is being indexed (here or in another
+        process) searches answer from the last committed version. When the library has
+        changed and nobody is indexing it, it is brought up to date (in the background
+        with background_sync).
+        """
+        current = self._index
+        if current is None:
+            with self._lock:  # the first open only (it builds a missing index)
+                if self._index is None:
+                    self._index = open_index(self.store, self.index_dir, self.embedder)
+                current = self._index
+        current.reopen_if_committed()
+        if behind(self.store, current.manifest) and not self._syncing.locked():
+            if self.background_sync:
+                threading.Thread(target=self._catch_up, daemon=True).start()
+            else:
+                self._catch_up()
+        return current
+
+    def _catch_up(self) -> None:
+        if not self._syncing.acquire(blocking=False):
+            return
+        try:
+            if sync_index(self.store, self.index_dir, self.embedder, wait=False) is not None:
+                self._reopen()
+        except Exception:  # a background thread: log it, searches go on from the last commit
+            log.exception("bringing the search index up to date failed")
+        finally:
+            self._syncing.release()
+
+    def _reopen(self) -> TantivyUsearchIndex:
         with self._lock:
-            current = self._index
-            if current is None or current.manifest.library_version != self.store.library_version():
-                current = load_index(self.store, self.index_dir, self.settings.index, self.embedder)
-                self._index = current
-            return current
+            if self._index is None:
+                self._index = open_index(self.store, self.index_dir, self.embedder)
+            else:
+                self._index.reopen_if_committed()
+            return self._index
 
     def refresh_index(
-        self, embed: bool = True, on_progress: Callable[[int, int], None] | None = None
-    ) -> SearchIndex:
-        """Embed passages that lack vectors (unless embed is False) and rebuild the index."""
+        self,
+        embed: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+        rebuild: bool = False,
+    ) -> TantivyUsearchIndex:
+        """Embed passages that lack vectors (unless embed is False) and index the changes.
+
+        Searches go on answering from the last committed index meanwhile; the new one is
+        switched in when it is committed.
+        """
         if embed and self.embedder is not None:
             embed_missing(self.store, self.embedder, self.settings.index.embed_batch, on_progress)
-        with self._lock:
-            self._index = build_index(
-                self.store, self.index_dir, self.settings.index, self.embedder
-            )
-            return self._index
+        with self._syncing:
+            sync_index(self.store, self.index_dir, self.embedder, rebuild=rebuild)
+            if rebuild:
+                with self._lock:
+                    self._index = None
+            return self._reopen()
 
     # -- service functions -----------------------------------------------------
     def ingest(
@@ -254,7 +300,7 @@ class App:
         """Retrieve and screen the passages an article about this question would use."""
         index = self.index()
         query_vector = None
-        if self.embedder is not None and index.dense is not None:
+        if self.embedder is not None and index.manifest.embedded > 0:
             query_vector = self.embedder.embed([frame.question])[0]
         hits = retrieve(
             self.store,
@@ -269,12 +315,9 @@ class App:
         # Passages that address a language model are never evidence (compose.guard).
         hits, flagged = screen(hits)
         relevance = None
-        if query_vector is not None and index.dense is not None:
-            relevance = {}
-            for h in hits:
-                row = index.row_of(h.chunk.chunk_id)
-                if row is not None:
-                    relevance[h.chunk.chunk_id] = float(index.dense.vectors[row] @ query_vector)
+        if query_vector is not None:
+            vectors = index.vectors([h.chunk.chunk_id for h in hits])
+            relevance = {cid: float(v @ query_vector) for cid, v in vectors.items()}
         return Gathered(hits, flagged, query_vector, relevance)
 
     # -- editorial review ------------------------------------------------------------------

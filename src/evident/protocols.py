@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from evident.models import Chunk, Document, DocumentMeta, ParsedDocument
+from evident.models import Chunk, Document, DocumentMeta, Filters, IndexedPassage, ParsedDocument
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -42,20 +42,36 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
-class LexicalIndex(Protocol):
-    """A keyword index over passages."""
+class PassageIndex(Protocol):
+    """A search index over passages, keyed by chunk id: BM25 and nearest-neighbour search.
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Return (row, score) pairs for the best k rows, best first."""
+    Writes (upsert, remove) are visible to searches once the backend commits them;
+    searches never wait for writes.
+    """
+
+    def upsert(self, passages: Sequence[IndexedPassage]) -> None:
+        """Add passages, replacing any already held under the same chunk ids."""
         ...
 
+    def remove(self, chunk_ids: Sequence[str]) -> None:
+        """Drop passages (ids it does not hold are ignored)."""
+        ...
 
-@runtime_checkable
-class VectorIndex(Protocol):
-    """A nearest-neighbour index over passage vectors."""
+    def lexical_search(
+        self, query: str, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Return (chunk_id, BM25 score) for the best k passages with a positive score."""
+        ...
 
-    def search(self, vector: FloatMatrix, k: int) -> list[tuple[int, float]]:
-        """Return (row, cosine) pairs for the best k rows, best first."""
+    def dense_search(
+        self, vector: FloatMatrix, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Return (chunk_id, cosine) for the k passages nearest a unit vector, best first;
+        empty when no passage has a vector."""
+        ...
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, FloatMatrix]:
+        """Return the stored unit vector (float32) of each passage that has one."""
         ...
 
 
@@ -101,40 +117,9 @@ class PassageStore(Protocol):
         """Return metadata by document id (all documents when ids is None)."""
         ...
 
-    def iter_passages(self) -> Iterator[Any]:
-        """Yield every passage row (chunk_id, document_id, section, text, title, kind,
-        year) in insertion order."""
+    def chunk_documents(self, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """Return the document id of each passage still in the library."""
         ...
-
-    def library_version(self) -> str:
-        """A version that changes whenever the set of documents changes."""
-        ...
-
-
-@runtime_checkable
-class EmbeddingStore(Protocol):
-    """Passage vectors kept beside the passages, per embedding model."""
-
-    def missing_embeddings(self, model: str) -> list[Any]:
-        """Passage rows (as iter_passages yields) not yet embedded with this model."""
-        ...
-
-    def put_embeddings(self, model: str, ids: Sequence[str], vectors: FloatMatrix) -> None:
-        """Store vectors for these passage ids."""
-        ...
-
-    def load_embeddings(self, model: str, ids: Sequence[str], dim: int) -> tuple[FloatMatrix, int]:
-        """Return vectors aligned with ids (zeros where missing) and how many were missing."""
-        ...
-
-    def count_embeddings(self, model: str) -> int:
-        """How many passages have a vector from this model."""
-        ...
-
-
-@runtime_checkable
-class IndexSource(PassageStore, EmbeddingStore, Protocol):
-    """What building a search index reads: passages and their vectors."""
 
 
 @runtime_checkable

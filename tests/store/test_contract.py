@@ -249,11 +249,13 @@ def test_embeddings_are_stored_replaced_and_removed_with_their_document(store: S
     assert [r["chunk_id"] for r in store.missing_embeddings("m")] == ids[1:]
     store.put_embeddings("m", ids, first)
     store.put_embeddings("m", ids[:1], np.full((1, 4), 0.5, dtype=np.float32))
-    vectors, missing = store.load_embeddings("m", [*ids, "absent"], 4)
+    found = store.embeddings_by_id("m", [*ids, "absent"])
+    vectors = {c: np.frombuffer(v, dtype=np.float16).astype(np.float32) for c, v in found.items()}
 
-    assert missing == 1
-    assert vectors[0].tolist() == [0.5, 0.5, 0.5, 0.5], "a second put replaces the vector"
-    assert np.array_equal(vectors[1 : len(ids)], first[1:])
+    assert sorted(vectors) == sorted(ids)
+    assert vectors[ids[0]].tolist() == [0.5, 0.5, 0.5, 0.5], "a second put replaces the vector"
+    assert all(np.array_equal(vectors[c], first[i]) for i, c in enumerate(ids) if i)
+    assert [c for c, _ in store.iter_embeddings("m")][-1] == ids[0], "in the order stored"
     assert store.count_embeddings("m") == len(ids)
     assert store.count_embeddings("other") == 0
     store.remove_document(doc.document_id)

@@ -422,6 +422,49 @@ CREATE TRIGGER articles_status_audited BEFORE UPDATE OF status ON articles
 FOR EACH ROW EXECUTE FUNCTION evident_status_audited()
 """
 
+# 7: the change log the search index follows (index/build.py). Every passage added or
+# removed, and every vector stored, appends its chunk id; the index records the last seq
+# it reflects, so bringing it up to date costs time in proportion to the changes.
+SQLITE_INDEX_LOG = """
+CREATE TABLE index_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL,
+    vector_only INTEGER NOT NULL
+);
+CREATE TRIGGER chunks_added AFTER INSERT ON chunks BEGIN
+    INSERT INTO index_log(chunk_id, vector_only) VALUES (new.chunk_id, 0); END;
+CREATE TRIGGER chunks_removed AFTER DELETE ON chunks BEGIN
+    INSERT INTO index_log(chunk_id, vector_only) VALUES (old.chunk_id, 0); END;
+CREATE TRIGGER embeddings_added AFTER INSERT ON embeddings BEGIN
+    INSERT INTO index_log(chunk_id, vector_only) VALUES (new.chunk_id, 1); END
+"""
+
+# PostgreSQL also gives embeddings a rowid (the order vectors were stored in).
+PG_INDEX_LOG = """
+CREATE TABLE index_log (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    chunk_id TEXT NOT NULL,
+    vector_only INTEGER NOT NULL
+);
+ALTER TABLE embeddings ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
+CREATE FUNCTION evident_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO index_log(chunk_id, vector_only) VALUES (OLD.chunk_id, TG_ARGV[0]::int);
+        RETURN OLD;
+    END IF;
+    INSERT INTO index_log(chunk_id, vector_only) VALUES (NEW.chunk_id, TG_ARGV[0]::int);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER chunks_added AFTER INSERT ON chunks
+FOR EACH ROW EXECUTE FUNCTION evident_log_change(0);
+CREATE TRIGGER chunks_removed AFTER DELETE ON chunks
+FOR EACH ROW EXECUTE FUNCTION evident_log_change(0);
+CREATE TRIGGER embeddings_added AFTER INSERT ON embeddings
+FOR EACH ROW EXECUTE FUNCTION evident_log_change(1)
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(SQLITE_DOCUMENTS, PG_DOCUMENTS),
     Migration(SQLITE_REVIEW, PG_REVIEW),
@@ -429,9 +472,11 @@ MIGRATIONS: list[Migration] = [
     Migration(SQLITE_JOB_RUNNER, SQLITE_JOB_RUNNER),
     Migration(SQLITE_TOKEN_LIFETIMES, SQLITE_TOKEN_LIFETIMES),
     Migration(SQLITE_AUDIT_CHAIN, PG_AUDIT_CHAIN, then=seal_unsealed),
+    Migration(SQLITE_INDEX_LOG, PG_INDEX_LOG),
 ]
 
-# Every table, parents before children (the order a library copy fills them in).
+# Every table a library copy moves, parents before children (the order it fills them in).
+# index_log is not copied: the target's triggers log every passage the copy inserts.
 TABLES = (
     "meta",
     "documents",

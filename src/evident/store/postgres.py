@@ -207,6 +207,40 @@ class PostgresStore(SqlStore):
     def close(self) -> None:
         self.pool.close()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        active: _PgConnection | None = getattr(self._local, "tx", None)
+        if active is not None:
+            yield
+            return
+        with self.pool.connection() as raw, raw.transaction():
+            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            self._local.tx = _PgConnection(raw)
+            try:
+                yield
+            finally:
+                self._local.tx = None
+
+    def last_change(self) -> int:
+        # Writers hold the write lock while they log, so log entries commit in seq order
+        # and the highest one seen is the latest change; once forget_changes has dropped
+        # them all, the mark it left in meta says where the log stood.
+        row = self.conn.execute(
+            "SELECT COALESCE((SELECT MAX(seq) FROM index_log), "
+            "(SELECT CAST(value AS BIGINT) FROM meta WHERE key='index_log_through'), 0)"
+        ).fetchone()
+        return int(row[0])
+
+    def forget_changes(self, through: int) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES('index_log_through', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value "
+                "WHERE CAST(meta.value AS BIGINT) < CAST(excluded.value AS BIGINT)",
+                (str(through),),
+            )
+            tx.execute("DELETE FROM index_log WHERE seq <= ?", (through,))
+
     def _schema_version(self, tx: Connection) -> int:
         tx.execute("CREATE TABLE IF NOT EXISTS evident_schema (version INTEGER NOT NULL)")
         row = tx.execute("SELECT version FROM evident_schema").fetchone()

@@ -336,6 +336,20 @@ class SqlStore(ABC):
             out.update((r["chunk_id"], chunk_from_row(r)) for r in rows)
         return out
 
+    def chunk_documents(self, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """Return the document id of each passage still in the library."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(chunk_ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self.conn.execute(
+                "SELECT chunk_id, document_id FROM chunks WHERE chunk_id IN "
+                f"({', '.join('?' * len(part))})",
+                part,
+            ).fetchall()
+            out.update((r["chunk_id"], r["document_id"]) for r in rows)
+        return out
+
     def iter_passages(self) -> Iterator[Row]:
         """Yield every passage with its document's title, kind and year, in a stable order.
 
@@ -350,14 +364,15 @@ class SqlStore(ABC):
         return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     # -- embeddings --------------------------------------------------------
-    def missing_embeddings(self, model: str) -> list[Row]:
-        """Return passages (as in iter_passages) not yet embedded with this model."""
+    def missing_embeddings(self, model: str, after: int = 0, limit: int = 1024) -> list[Row]:
+        """Return up to limit passages (as in iter_passages, plus their rowid) after rowid
+        `after` that are not yet embedded with this model, in rowid order."""
         return self.conn.execute(
-            "SELECT c.chunk_id, c.document_id, c.section, c.text, d.title, d.kind, d.year "
-            "FROM chunks c JOIN documents d ON d.document_id=c.document_id "
+            "SELECT c.rowid, c.chunk_id, c.document_id, c.section, c.text, d.title, d.kind, "
+            "d.year FROM chunks c JOIN documents d ON d.document_id=c.document_id "
             "LEFT JOIN embeddings e ON e.chunk_id=c.chunk_id AND e.model=? "
-            "WHERE e.chunk_id IS NULL ORDER BY c.rowid",
-            (model,),
+            "WHERE e.chunk_id IS NULL AND c.rowid > ? ORDER BY c.rowid LIMIT ?",
+            (model, after, limit),
         ).fetchall()
 
     def count_embeddings(self, model: str) -> int:
@@ -365,28 +380,82 @@ class SqlStore(ABC):
         return int(row.fetchone()[0])
 
     def put_embeddings(self, model: str, ids: Sequence[str], vectors: FloatMatrix) -> None:
+        # Delete, then insert (what SQLite's INSERT OR REPLACE did): the change log's
+        # insert trigger then records every stored vector, on both backends.
         with self.transaction() as tx:
             tx.executemany(
-                "INSERT INTO embeddings(chunk_id, model, vector) VALUES (?, ?, ?) "
-                "ON CONFLICT(chunk_id, model) DO UPDATE SET vector=excluded.vector",
+                "DELETE FROM embeddings WHERE chunk_id=? AND model=?", [(c, model) for c in ids]
+            )
+            tx.executemany(
+                "INSERT INTO embeddings(chunk_id, model, vector) VALUES (?, ?, ?)",
                 [
                     (cid, model, np.asarray(v, dtype=np.float16).tobytes())
                     for cid, v in zip(ids, vectors, strict=True)
                 ],
             )
 
-    def load_embeddings(self, model: str, ids: Sequence[str], dim: int) -> tuple[FloatMatrix, int]:
-        """Return vectors aligned with ids (zeros where missing) and how many were missing."""
-        index = {cid: i for i, cid in enumerate(ids)}
-        out = np.zeros((len(ids), dim), dtype=np.float32)
-        found = 0
-        cur = self.conn.execute("SELECT chunk_id, vector FROM embeddings WHERE model=?", (model,))
-        for row in cur:
-            i = index.get(row["chunk_id"])
-            if i is not None:
-                out[i] = np.frombuffer(row["vector"], dtype=np.float16)
-                found += 1
-        return out, len(ids) - found
+    def iter_embeddings(self, model: str) -> Iterator[tuple[str, bytes]]:
+        """Yield (chunk_id, float16 vector bytes) for every passage embedded with model."""
+        for row in self.conn.execute(
+            "SELECT chunk_id, vector FROM embeddings WHERE model=? ORDER BY rowid", (model,)
+        ):
+            yield row[0], bytes(row[1])
+
+    # -- the change log the search index follows ---------------------------------
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Read a consistent view of the library (one read transaction) in this block."""
+
+    @abstractmethod
+    def last_change(self) -> int:
+        """Return the sequence number of the latest change to passages or vectors."""
+
+    def changes(self, after: int, through: int) -> tuple[list[str], list[str]]:
+        """Return the passages added or removed, and those given vectors, in (after, through].
+
+        A passage in the first list is in neither; each list is in order of first change.
+        """
+        passages: dict[str, None] = {}
+        vectors: dict[str, None] = {}
+        for row in self.conn.execute(
+            "SELECT chunk_id, vector_only FROM index_log WHERE seq > ? AND seq <= ? ORDER BY seq",
+            (after, through),
+        ):
+            (vectors if row["vector_only"] else passages)[row["chunk_id"]] = None
+        return list(passages), [c for c in vectors if c not in passages]
+
+    def forget_changes(self, through: int) -> None:
+        """Drop change-log entries the index already reflects."""
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM index_log WHERE seq <= ?", (through,))
+
+    def passages_by_id(self, chunk_ids: Sequence[str]) -> list[Row]:
+        """Return the passages (as in iter_passages) still in the library, in id order."""
+        ids = list(dict.fromkeys(chunk_ids))
+        out: list[Row] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            out += self.conn.execute(
+                "SELECT c.chunk_id, c.document_id, c.section, c.text, d.title, d.kind, d.year "
+                "FROM chunks c JOIN documents d ON d.document_id=c.document_id "
+                f"WHERE c.chunk_id IN ({', '.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        return out
+
+    def embeddings_by_id(self, model: str, chunk_ids: Sequence[str]) -> dict[str, bytes]:
+        """Return the float16 vector bytes of those passages embedded with model."""
+        ids = list(dict.fromkeys(chunk_ids))
+        out: dict[str, bytes] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self.conn.execute(
+                "SELECT chunk_id, vector FROM embeddings WHERE model=? AND chunk_id IN "
+                f"({', '.join('?' * len(part))})",
+                [model, *part],
+            )
+            out.update((r["chunk_id"], bytes(r["vector"])) for r in rows)
+        return out
 
     # -- ingest ledger -----------------------------------------------------
     def source_record(self, origin: str) -> Row | None:

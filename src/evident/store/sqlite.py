@@ -67,6 +67,23 @@ class SqliteStore(SqlStore):
             conn.close()
             self._local.conn = None
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
+    def last_change(self) -> int:
+        # The AUTOINCREMENT counter outlives the entries forget_changes drops.
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name='index_log'").fetchone()
+        return int(row[0]) if row else 0
+
     def _schema_version(self, tx: Connection) -> int:
         return int(tx.execute("PRAGMA user_version").fetchone()[0])
 
