@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from evident.app import App, build_app
 from evident.config import load_settings
-from postgres import SKIP_HINT, PgCluster, start_cluster
+from evident.localpg import SKIP_HINT, PgCluster, start_cluster
 from serving import PublishedDemo, build_published_demo
 
 REPO = Path(__file__).resolve().parents[1]

@@ -32,9 +32,17 @@ from evident.errors import (
     NotFound,
     PermissionDenied,
 )
-from evident.index.build import behind, embed_missing, open_index, sync_index
+from evident.index.build import (
+    behind,
+    embed_missing,
+    open_index,
+    open_milvus,
+    sync_index,
+    sync_milvus,
+)
 from evident.index.codes import ClinicalTerm, ConditionMatch, match_condition, medication_name
-from evident.index.engine import TantivyUsearchIndex
+from evident.index.engine import IndexManifest, TantivyUsearchIndex
+from evident.index.milvus import MilvusIndex
 from evident.index.retrieve import retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
 from evident.ingest.pipeline import ingest_path
@@ -111,7 +119,7 @@ class App:
     # Bring a stale index up to date in a background thread (the server) rather than in
     # the thread that asks (a command line run, which should answer from the latest).
     background_sync: bool = False
-    _index: TantivyUsearchIndex | None = None
+    _index: TantivyUsearchIndex | MilvusIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _syncing: threading.Lock = field(default_factory=threading.Lock)
     # Sentence vectors reused across asks; small (384 floats each), bounded by the library.
@@ -127,7 +135,7 @@ class App:
         return load_vocabulary(tuple(self.settings.index.vocab_paths))
 
     # -- index ---------------------------------------------------------------
-    def index(self) -> TantivyUsearchIndex:
+    def index(self) -> TantivyUsearchIndex | MilvusIndex:
         """Return the last committed index, switching to a newer commit when there is one.
 
         Never waits for a writer: while the library is being indexed (here or in another
@@ -139,7 +147,7 @@ class App:
         if current is None:
             with self._lock:  # the first open only (it builds a missing index)
                 if self._index is None:
-                    self._index = open_index(self.store, self.index_dir, self.embedder)
+                    self._index = self._open_index()
                 current = self._index
         current.reopen_if_committed()
         if behind(self.store, current.manifest) and not self._syncing.locked():
@@ -153,17 +161,17 @@ class App:
         if not self._syncing.acquire(blocking=False):
             return
         try:
-            if sync_index(self.store, self.index_dir, self.embedder, wait=False) is not None:
+            if self._sync_index(wait=False) is not None:
                 self._reopen()
         except Exception:  # a background thread: log it, searches go on from the last commit
             log.exception("bringing the search index up to date failed")
         finally:
             self._syncing.release()
 
-    def _reopen(self) -> TantivyUsearchIndex:
+    def _reopen(self) -> TantivyUsearchIndex | MilvusIndex:
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.store, self.index_dir, self.embedder)
+                self._index = self._open_index()
             else:
                 self._index.reopen_if_committed()
             return self._index
@@ -173,7 +181,7 @@ class App:
         embed: bool = True,
         on_progress: Callable[[int, int], None] | None = None,
         rebuild: bool = False,
-    ) -> TantivyUsearchIndex:
+    ) -> TantivyUsearchIndex | MilvusIndex:
         """Embed passages that lack vectors (unless embed is False) and index the changes.
 
         Searches go on answering from the last committed index meanwhile; the new one is
@@ -182,11 +190,31 @@ class App:
         if embed and self.embedder is not None:
             embed_missing(self.store, self.embedder, self.settings.index.embed_batch, on_progress)
         with self._syncing:
-            sync_index(self.store, self.index_dir, self.embedder, rebuild=rebuild)
+            self._sync_index(rebuild=rebuild)
             if rebuild:
                 with self._lock:
                     self._index = None
             return self._reopen()
+
+    def _open_index(self) -> TantivyUsearchIndex | MilvusIndex:
+        """Open the index.backend the settings name (building it when there is none)."""
+        if self.settings.index.backend == "milvus":
+            return open_milvus(
+                self.store, self.settings.index, self.settings.library, self.embedder
+            )
+        return open_index(self.store, self.index_dir, self.embedder)
+
+    def _sync_index(self, *, rebuild: bool = False, wait: bool = True) -> IndexManifest | None:
+        if self.settings.index.backend == "milvus":
+            return sync_milvus(
+                self.store,
+                self.settings.index,
+                self.settings.library,
+                self.embedder,
+                rebuild=rebuild,
+                wait=wait,
+            )
+        return sync_index(self.store, self.index_dir, self.embedder, rebuild=rebuild, wait=wait)
 
     # -- service functions -----------------------------------------------------
     def ingest(
@@ -707,27 +735,40 @@ class App:
         return summary
 
     def migrate(
-        self, target: str, on_table: Callable[[str, int], None] | None = None
+        self,
+        target: str,
+        on_table: Callable[[str, int], None] | None = None,
+        *,
+        milvus: bool = False,
     ) -> CopyReport:
         """Copy this library's records into another backend: a postgresql:// URL, or a
         folder for a new SQLite library (its uploads are copied too).
 
         The copy is checked (rows per table, library version, audit chain head) and the
-        target must be empty. The source is left as it was; point store.url (or
-        --library) at the target to use it.
+        target must be empty. With milvus, the passages and their vectors are also loaded
+        into the Milvus collection the index.milvus_* settings name, for the target. The
+        source is left as it was; point store.url (or --library) at the target to use it.
         """
-        if target.startswith(("postgresql://", "postgres://")):
+        postgres = target.startswith(("postgresql://", "postgres://"))
+        if postgres:
             from evident.store.postgres import PostgresStore
 
             destination: SqlStore = PostgresStore(target, pool_size=2)
         else:
-            folder = Path(target)
-            destination = SqliteStore(folder / "library.sqlite")
+            destination = SqliteStore(Path(target) / "library.sqlite")
         try:
             report = copy_library(self.store, destination, on_table)
+            if milvus:
+                sync_milvus(
+                    destination,
+                    self.settings.index,
+                    self.settings.library if postgres else Path(target),
+                    self.embedder,
+                    rebuild=True,
+                )
         finally:
             destination.close()
-        if not target.startswith(("postgresql://", "postgres://")) and self.uploads_dir.is_dir():
+        if not postgres and self.uploads_dir.is_dir():
             shutil.copytree(self.uploads_dir, Path(target) / "uploads", dirs_exist_ok=True)
         return report
 

@@ -100,6 +100,29 @@ class IndexSettings(BaseModel):
         default_factory=list,
         description="OBO vocabularies (Disease Ontology, HPO) used for query expansion.",
     )
+    backend: Literal["embedded", "milvus"] = Field(
+        "embedded",
+        description="Where passages, BM25 and vectors are searched: 'embedded' (an index "
+        "folder in the library) or 'milvus' (a Milvus collection; the milvus extra).",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus server for backend 'milvus' (http://HOST:19530); empty means "
+        "Milvus Lite in the file milvus.db in the library directory.",
+    )
+    milvus_collection: str = Field(
+        "evident_passages", description="The Milvus collection that holds the passages."
+    )
+    milvus_shards: int = Field(
+        1, ge=1, description="Shards of a new Milvus collection (spreads writes over nodes)."
+    )
+    milvus_replicas: int = Field(
+        1, ge=1, description="In-memory replicas Milvus loads (spreads searches over nodes)."
+    )
+    milvus_index_type: str = Field(
+        "AUTOINDEX",
+        description="Milvus vector index type (AUTOINDEX, HNSW, IVF_FLAT, FLAT, ...).",
+    )
 
 
 class ComposeSettings(BaseModel):

@@ -86,12 +86,24 @@ def migrate(
             "folder for a new SQLite library.",
         ),
     ],
+    index: Annotated[
+        str,
+        typer.Option(
+            "--index",
+            help="'milvus' also loads the passages and vectors into the Milvus collection "
+            "the index.milvus_* settings name; 'embedded' (the default) leaves the index be.",
+        ),
+    ] = "embedded",
 ) -> None:
     """Copy the library's records (documents, passages, vectors, articles, the audit log,
     users, threads, jobs) into another backend, checked table by table; the library
-    itself is left as it was. Then set store.url to the new database."""
+    itself is left as it was. Then set store.url (and index.backend) to use the copy."""
+    if index not in ("embedded", "milvus"):
+        fail(f"--index {index!r} is not a search backend; use 'embedded' or 'milvus'")
     app = state.app()
-    report = app.migrate(to, on_table=lambda table, n: err.print(f"{table}: {n} rows"))
+    report = app.migrate(
+        to, on_table=lambda table, n: err.print(f"{table}: {n} rows"), milvus=index == "milvus"
+    )
     counts = report.counts
     out.print(
         f"moved {counts['documents']} documents, {counts['chunks']} passages, "

@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from evident import __version__
+from evident.config import IndexSettings
 from evident.errors import IndexMismatch
 from evident.index.engine import (
     FORMAT_VERSION,
@@ -27,9 +28,13 @@ from evident.index.engine import (
     read_manifest,
 )
 from evident.index.lexical import TOKENIZER_VERSION
+from evident.index.milvus import MilvusIndex, connect, milvus_uri
 from evident.models import DocumentKind, IndexedPassage
 from evident.protocols import Embedder
 from evident.store.sql import Row, SqlStore
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 Progress = Callable[[int, int], None]
 T = TypeVar("T")
@@ -197,7 +202,7 @@ def _build(
 
 def _apply_changes(
     store: SqlStore,
-    index: TantivyUsearchIndex,
+    index: TantivyUsearchIndex | MilvusIndex,
     embedder: Embedder | None,
     on_progress: Progress | None,
 ) -> IndexManifest:
@@ -280,3 +285,82 @@ def open_index(store: SqlStore, directory: Path, embedder: Embedder | None) -> T
 def behind(store: SqlStore, manifest: IndexManifest) -> bool:
     """Return True if the library changed since the index's last commit."""
     return store.last_change() != manifest.through
+
+
+# -- the Milvus backend (index.backend = "milvus") ---------------------------------------------
+def open_milvus(
+    store: SqlStore, settings: IndexSettings, library: Path, embedder: Embedder | None
+) -> MilvusIndex:
+    """Open the Milvus index, building it first when the library has none there.
+
+    Raises:
+        IndexMismatch: it was built in another format or with another embedder.
+        BackendUnavailable: Milvus cannot be reached, or the milvus extra is missing.
+    """
+    raw = MilvusIndex.read_manifest(store, settings.milvus_collection)
+    if raw is None:
+        sync_milvus(store, settings, library, embedder)
+        raw = MilvusIndex.read_manifest(store, settings.milvus_collection)
+        assert raw is not None
+    check_manifest(Path(settings.milvus_collection), raw, embedder)
+    client = connect(milvus_uri(settings, library))
+    return MilvusIndex(client, settings.milvus_collection, store, IndexManifest(**raw), settings)
+
+
+def sync_milvus(
+    store: SqlStore,
+    settings: IndexSettings,
+    library: Path,
+    embedder: Embedder | None,
+    *,
+    rebuild: bool = False,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+) -> IndexManifest | None:
+    """Bring the Milvus collection up to date with the library, as sync_index does for the
+    embedded index: build it when there is none (or rebuild), else apply the changes."""
+    with index_lock(library / "milvus-index", wait=wait) as held:
+        if not held:
+            return None
+        client = connect(milvus_uri(settings, library))
+        collection = settings.milvus_collection
+        raw = None if rebuild else MilvusIndex.read_manifest(store, collection)
+        if raw is None or not client.has_collection(collection):
+            return _build_milvus(store, client, settings, embedder, on_progress)
+        check_manifest(Path(collection), raw, embedder)
+        index = MilvusIndex(client, collection, store, IndexManifest(**raw), settings)
+        return _apply_changes(store, index, embedder, on_progress)
+
+
+def _build_milvus(
+    store: SqlStore,
+    client: MilvusClient,
+    settings: IndexSettings,
+    embedder: Embedder | None,
+    on_progress: Progress | None,
+) -> IndexManifest:
+    """Load the whole library into a fresh collection (searches see it fill up)."""
+    with store.snapshot():
+        through = store.last_change()
+        index = MilvusIndex.create(
+            client,
+            settings.milvus_collection,
+            store,
+            _new_manifest(store, embedder, through),
+            settings,
+        )
+        total = store.count_chunks()
+        done = 0
+        for part in _batches(store.iter_passages(), BATCH):
+            vectors = (
+                store.embeddings_by_id(embedder.name, [r["chunk_id"] for r in part])
+                if embedder is not None
+                else {}
+            )
+            index.upsert(_indexed(part, vectors))
+            done += len(part)
+            if on_progress:
+                on_progress(done, total)
+        manifest = index.commit(updated_at=datetime.now(UTC).isoformat())
+    store.forget_changes(through)
+    return manifest

@@ -1,8 +1,8 @@
-"""A throwaway PostgreSQL cluster for the tests: initdb and pg_ctl from Debian's
-`postgresql` package (installed by `make postgres`), in a temporary folder, on a free
-port, as the `postgres` user when the tests run as root (PostgreSQL refuses to run as
-root). One cluster serves a whole test session; each test gets its own database, copied
-from a migrated template so it starts in milliseconds."""
+"""A throwaway PostgreSQL cluster for tests and benchmarks: initdb and pg_ctl from
+Debian's `postgresql` package (installed by `make postgres`), in a temporary folder, on a
+free port, as the `postgres` user when run as root (PostgreSQL refuses to run as root).
+One cluster serves a whole test session; each test gets its own database, copied from a
+migrated template so it starts in milliseconds. Not for production data: fsync is off."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class PgCluster:
     _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [*args]
+        command = list(args)
         if self.user is not None:
             command = ["runuser", "-u", self.user, "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
@@ -62,7 +62,7 @@ class PgCluster:
         import psycopg
 
         with psycopg.connect(self.url(database), autocommit=True) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement.encode())
 
     def new_database(self, template: str = "evident_template") -> str:
         """A fresh database copied from the template; returns its URL."""
