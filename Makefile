@@ -76,7 +76,7 @@ lint: install train-env
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-bench: install llm-server-env
+bench: install llm-server-env postgres
 	EVIDENT_SHARED_DATA=$(SHARED)/data EVIDENT_LLM_PYTHON=$(abspath $(VENV_LLM))/bin/python \
 		$(PY) -m bench.run
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import shutil
@@ -36,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from bench.api import CLIENTS, FRESH, EVIDENT, _load, cast_and_publish
+from bench.api import CLIENTS, EVIDENT, FRESH, _load, cast_and_publish
 from bench.library import open_demo_library, open_library
 from bench.metrics import collapse, ndcg_at
 from bench.retrieval import K, bench_settings, bioasq_questions, score, search_all, spread
@@ -47,6 +48,8 @@ from evident.index.lexical import tokenize
 from evident.index.milvus import MilvusIndex
 from evident.localpg import start_cluster
 from evident.localserver import free_port, stop, wait_until_answering
+from evident.store.audit import backup_database
+from evident.store.sqlite import SqliteStore
 
 AREA = "scale-out"
 TITLE = "Scale-out"
@@ -60,8 +63,17 @@ Log = Callable[[str], None]
 def parity(limit: int | None, work: Path, log: Log) -> dict[str, Any]:
     """BioASQ nDCG@10: the embedded index and Milvus, the same questions, the same run."""
     settings = bench_settings()
-    library = open_library(settings, log=log)
-    embedded = library.app
+    cached = open_library(settings, embed=False, log=log)
+    # A private copy: both indexes consume the library's change log, and the shared cache
+    # must not have its log forgotten under another benchmark's index.
+    copy = work / "bioasq"
+    copy.mkdir()
+    assert isinstance(cached.app.store, SqliteStore)
+    backup_database(cached.app.store.path, copy / "library.sqlite")
+    cached.app.store.close()
+    embedded = build_app(load_settings(library=copy, index=json.loads(settings.model_dump_json())))
+    log("bench scale-out: building the embedded index of the copy")
+    embedded.refresh_index(embed=False, rebuild=True)
     questions = spread(bioasq_questions(), limit)
     milvus_settings = embedded.settings.model_copy(deep=True)
     milvus_settings.index.backend = "milvus"
@@ -87,6 +99,7 @@ def parity(limit: int | None, work: Path, log: Log) -> dict[str, Any]:
     native = _native_hybrid(milvus, questions, log)
     index = milvus.index()
     difference = round(on_milvus["hybrid"]["ndcg@10"] - on_embedded["hybrid"]["ndcg@10"], 4)
+    embedded.store.close()
     return {
         "questions": len(questions),
         "passages": index.manifest.passages,
@@ -186,10 +199,8 @@ def serving(seconds: float, work: Path, log: Log) -> dict[str, Any]:
         app = build_app(load_settings(library=library, store={"url": url}))
         app.refresh_index()
         tokens = cast_and_publish(app)
-        reviewer = app.user(next(u.name for u in app.articles.list_users() if "reviewer" in u.name))
-        draft = app.answer(FRESH[1], fresh=True, save=True, user=app.user(
-            next(u.name for u in app.articles.list_users() if "author" in u.name)
-        )).record  # fmt: skip
+        author = next(u for u in app.articles.list_users() if u.name.startswith("bench-author"))
+        draft = app.answer(FRESH[1], fresh=True, save=True, user=author).record
         assert draft is not None
         events_before = len(app.articles.events())
         bodies = [{"question": q, "fresh": True} for q in FRESH]
@@ -207,9 +218,15 @@ def serving(seconds: float, work: Path, log: Log) -> dict[str, Any]:
                     threads = [
                         threading.Thread(
                             target=_comment_loop,
-                            args=(base, tokens["bench-reviewer"], draft.article_id, until,
-                                  statuses, n),
-                        )  # fmt: skip
+                            args=(
+                                base,
+                                tokens["bench-reviewer"],
+                                draft.article_id,
+                                until,
+                                statuses,
+                                n,
+                            ),
+                        )
                         for n in range(COMMENTERS)
                     ]
                     for t in threads:
@@ -232,7 +249,6 @@ def serving(seconds: float, work: Path, log: Log) -> dict[str, Any]:
                         "audit_chain_intact": check.intact,
                         "audit_events": check.events,
                     }
-        del reviewer
         app.store.close()
     finally:
         cluster.stop()
