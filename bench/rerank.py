@@ -48,8 +48,8 @@ Log = Callable[[str], None]
 def _variants(app: App) -> dict[str, tuple[tuple[str, ...], int]]:
     """name -> (retrievers, rerank depth); dense variants only where vectors exist."""
     depth = IndexSettings.model_validate({}).rerank_depth
-    index = app.index()
-    dense = index.dense is not None and bool(index.dense.present.all())
+    manifest = app.index().manifest
+    dense = manifest.passages > 0 and manifest.embedded >= manifest.passages
     out: dict[str, tuple[tuple[str, ...], int]] = {"bm25": (("bm25",), 0)}
     if dense:
         out |= {"dense": (("dense",), 0), "hybrid": (("bm25", "dense"), 0)}

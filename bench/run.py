@@ -25,6 +25,7 @@ from bench import (
     reliability,
     rerank,
     retrieval,
+    scale_out,
     support,
 )
 from bench.data import MissingData
@@ -57,6 +58,7 @@ AREAS: dict[str, Area] = {
     support.AREA: Area(support.TITLE, support.run, support.markdown, support.summary),
     rerank.AREA: Area(rerank.TITLE, rerank.run, rerank.markdown, rerank.summary),
     consumer.AREA: Area(consumer.TITLE, consumer.run, consumer.markdown, consumer.summary),
+    scale_out.AREA: Area(scale_out.TITLE, scale_out.run, scale_out.markdown, scale_out.summary),
 }
 
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from evident.app import App, build_app
 from evident.config import load_settings
+from evident.localpg import SKIP_HINT, PgCluster, start_cluster
 from serving import PublishedDemo, build_published_demo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +32,28 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"staged public data not found at {path} (set EVIDENT_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A throwaway PostgreSQL server for the whole session (tests/postgres.py); skipped
+    with the reason where it cannot start, failed instead under EVIDENT_REQUIRE_POSTGRES
+    (make test sets it, so CI never skips the PostgreSQL suite)."""
+    try:
+        cluster = start_cluster()
+    except RuntimeError as exc:
+        message = f"PostgreSQL cannot start here: {exc}; {SKIP_HINT}"
+        if os.environ.get("EVIDENT_REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """The URL of a fresh, migrated, empty PostgreSQL library database."""
+    return pg_cluster.new_database()
 
 
 @pytest.fixture

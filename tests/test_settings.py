@@ -36,7 +36,17 @@ LEAVES = dict(leaf_settings(Settings))
 
 def test_the_walk_finds_settings_in_every_section() -> None:
     sections = {name.split(".")[0] for name in LEAVES if "." in name}
-    assert sections == {"ingest", "index", "compose", "verify", "api", "generator", "mcp", "cds"}
+    assert sections == {
+        "store",
+        "ingest",
+        "index",
+        "compose",
+        "verify",
+        "api",
+        "generator",
+        "mcp",
+        "cds",
+    }
     assert {"library", "index.bm25_k1", "ingest.max_file_mb"} <= set(LEAVES)
 
 

@@ -32,10 +32,19 @@ from evident.errors import (
     NotFound,
     PermissionDenied,
 )
-from evident.index.build import SearchIndex, build_index, embed_missing, load_index
+from evident.index.build import (
+    behind,
+    embed_missing,
+    open_index,
+    open_milvus,
+    sync_index,
+    sync_milvus,
+)
 from evident.index.codes import ClinicalTerm, ConditionMatch, match_condition, medication_name
+from evident.index.engine import IndexManifest, TantivyUsearchIndex
+from evident.index.milvus import MilvusIndex
 from evident.index.rerank import passage_for_model
-from evident.index.retrieve import Filters, retrieve
+from evident.index.retrieve import retrieve
 from evident.index.vocab import Vocabulary, load_vocabulary
 from evident.ingest.pipeline import ingest_path
 from evident.ingest.readers import reader_for
@@ -44,6 +53,7 @@ from evident.models import (
     ArticleReady,
     AskEvent,
     Audience,
+    Filters,
     Hit,
     IngestReport,
     IngestStatus,
@@ -65,6 +75,8 @@ from evident.review.users import (
 from evident.review.workflow import Editorial
 from evident.store.articles import ArticleStore, now
 from evident.store.audit import ChainCheck, backup_database, integrity_problem, verify_chain
+from evident.store.copy import CopyReport, copy_library
+from evident.store.sql import Connection, SqlStore
 from evident.store.sqlite import SqliteStore
 from evident.store.threads import ThreadStore
 from evident.verify.disagree import note_disagreements
@@ -104,7 +116,7 @@ class App:
     """Long-lived backends for one library. Build it with build_app(settings)."""
 
     settings: Settings
-    store: SqliteStore
+    store: SqlStore
     embedder: Embedder | None
     # Judges whether cited passages support a statement (verify.model).
     support_model: SupportModel = field(default_factory=lambda: ClaimSupportModel())
@@ -113,8 +125,12 @@ class App:
     relevance_model: RelevanceModel | None = field(default_factory=lambda: MiniLmRelevanceModel())
     # The language model that writes articles; None means extractive only (the default).
     generator: Generator | None = None
-    _index: SearchIndex | None = None
+    # Bring a stale index up to date in a background thread (the server) rather than in
+    # the thread that asks (a command line run, which should answer from the latest).
+    background_sync: bool = False
+    _index: TantivyUsearchIndex | MilvusIndex | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _syncing: threading.Lock = field(default_factory=threading.Lock)
     _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -126,26 +142,86 @@ class App:
         return load_vocabulary(tuple(self.settings.index.vocab_paths))
 
     # -- index ---------------------------------------------------------------
-    def index(self) -> SearchIndex:
-        """Return the loaded index, loading or refreshing it if the library changed."""
+    def index(self) -> TantivyUsearchIndex | MilvusIndex:
+        """Return the last committed index, switching to a newer commit when there is one.
+
+        Never waits for a writer: while the library is being indexed (here or in another
+        process) searches answer from the last committed version. When the library has
+        changed and nobody is indexing it, it is brought up to date (in the background
+        with background_sync).
+        """
+        current = self._index
+        if current is None:
+            with self._lock:  # the first open only (it builds a missing index)
+                if self._index is None:
+                    self._index = self._open_index()
+                current = self._index
+        current.reopen_if_committed()
+        if behind(self.store, current.manifest) and not self._syncing.locked():
+            if self.background_sync:
+                threading.Thread(target=self._catch_up, daemon=True).start()
+            else:
+                self._catch_up()
+        return current
+
+    def _catch_up(self) -> None:
+        if not self._syncing.acquire(blocking=False):
+            return
+        try:
+            if self._sync_index(wait=False) is not None:
+                self._reopen()
+        except Exception:  # a background thread: log it, searches go on from the last commit
+            log.exception("bringing the search index up to date failed")
+        finally:
+            self._syncing.release()
+
+    def _reopen(self) -> TantivyUsearchIndex | MilvusIndex:
         with self._lock:
-            current = self._index
-            if current is None or current.manifest.library_version != self.store.library_version():
-                current = load_index(self.store, self.index_dir, self.settings.index, self.embedder)
-                self._index = current
-            return current
+            if self._index is None:
+                self._index = self._open_index()
+            else:
+                self._index.reopen_if_committed()
+            return self._index
 
     def refresh_index(
-        self, embed: bool = True, on_progress: Callable[[int, int], None] | None = None
-    ) -> SearchIndex:
-        """Embed passages that lack vectors (unless embed is False) and rebuild the index."""
+        self,
+        embed: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+        rebuild: bool = False,
+    ) -> TantivyUsearchIndex | MilvusIndex:
+        """Embed passages that lack vectors (unless embed is False) and index the changes.
+
+        Searches go on answering from the last committed index meanwhile; the new one is
+        switched in when it is committed.
+        """
         if embed and self.embedder is not None:
             embed_missing(self.store, self.embedder, self.settings.index.embed_batch, on_progress)
-        with self._lock:
-            self._index = build_index(
-                self.store, self.index_dir, self.settings.index, self.embedder
+        with self._syncing:
+            self._sync_index(rebuild=rebuild)
+            if rebuild:
+                with self._lock:
+                    self._index = None
+            return self._reopen()
+
+    def _open_index(self) -> TantivyUsearchIndex | MilvusIndex:
+        """Open the index.backend the settings name (building it when there is none)."""
+        if self.settings.index.backend == "milvus":
+            return open_milvus(
+                self.store, self.settings.index, self.settings.library, self.embedder
             )
-            return self._index
+        return open_index(self.store, self.index_dir, self.embedder)
+
+    def _sync_index(self, *, rebuild: bool = False, wait: bool = True) -> IndexManifest | None:
+        if self.settings.index.backend == "milvus":
+            return sync_milvus(
+                self.store,
+                self.settings.index,
+                self.settings.library,
+                self.embedder,
+                rebuild=rebuild,
+                wait=wait,
+            )
+        return sync_index(self.store, self.index_dir, self.embedder, rebuild=rebuild, wait=wait)
 
     # -- service functions -----------------------------------------------------
     def ingest(
@@ -267,7 +343,7 @@ class App:
             | ({} if rerank_depth is None else {"rerank_depth": rerank_depth})
         )
         query_vector = None
-        if self.embedder is not None and index.dense is not None:
+        if self.embedder is not None and index.manifest.embedded > 0:
             query_vector = self.embedder.embed([frame.question])[0]
         hits = retrieve(
             self.store,
@@ -578,15 +654,16 @@ class App:
     def backup(self, destination: Path) -> dict[str, Any]:
         """Back the library up into a new or empty folder; safe while the server runs.
 
-        The database is copied with SQLite's online backup API (a consistent snapshot even
-        while others write), checked with PRAGMA integrity_check and its audit chain
-        verified; the uploaded files are copied beside it. backup.json records what was
-        copied and the audit chain's head hash. The search index is not copied: it is
-        rebuilt from the database.
+        SQLite: the database is copied with SQLite's online backup API (a consistent
+        snapshot even while others write), checked with PRAGMA integrity_check and its
+        audit chain verified. PostgreSQL: pg_dump writes library.dump, and the audit chain
+        is verified in the snapshot pg_dump copies. The uploaded files are copied beside
+        it. backup.json records what was copied and the audit chain's head hash. The search
+        index is not copied: it is rebuilt from the database.
 
         Raises:
             Conflict: the destination exists and is not an empty folder.
-            BackendUnavailable: the copy fails its integrity check.
+            BackendUnavailable: the copy fails its integrity check, or pg_dump fails.
         """
         if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
             raise Conflict(
@@ -594,18 +671,26 @@ class App:
                 "so no earlier backup is overwritten"
             )
         destination.mkdir(parents=True, exist_ok=True)
-        database = destination / "library.sqlite"
-        backup_database(self.store.path, database)
-        problem = integrity_problem(database)
-        if problem is not None:
-            raise BackendUnavailable(
-                f"the backup copy {database} fails its integrity check ({problem}); check "
-                "the disk and back up again"
-            )
+        if isinstance(self.store, SqliteStore):
+            database = destination / "library.sqlite"
+            backup_database(self.store.path, database)
+            problem = integrity_problem(database)
+            if problem is not None:
+                raise BackendUnavailable(
+                    f"the backup copy {database} fails its integrity check ({problem}); check "
+                    "the disk and back up again"
+                )
+            summary = _library_summary(database)
+        else:
+            from evident.store.postgres import PostgresStore
+
+            assert isinstance(self.store, PostgresStore)
+            summary = self.store.dump(destination / "library.dump", _summary_of)
         if self.uploads_dir.is_dir():
             shutil.copytree(self.uploads_dir, destination / "uploads")
-        summary = _library_summary(database)
-        summary.update(created_at=now().isoformat(), evident_version=__version__)
+        summary.update(
+            created_at=now().isoformat(), evident_version=__version__, store=self.store.dialect
+        )
         (destination / "backup.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
@@ -613,22 +698,34 @@ class App:
         """Replace this library's database and uploads with a backup made by `backup`.
 
         Run it with the server stopped. The backup must pass its integrity check and its
-        audit chain must verify; the search index is rebuilt on next use.
+        audit chain must verify; the search index is rebuilt on next use. A SQLite backup
+        restores into a SQLite library and a PostgreSQL one (library.dump) into a
+        PostgreSQL library; `evident migrate` moves a library between them.
 
         Raises:
-            NotFound: the folder holds no library.sqlite.
+            NotFound: the folder holds no backup for this library's backend.
             Conflict: the backup is damaged or its audit log does not verify, or this
                 library holds documents or articles and force is False.
         """
-        database = source / "library.sqlite"
+        postgres = not isinstance(self.store, SqliteStore)
+        database = source / ("library.dump" if postgres else "library.sqlite")
         if not database.is_file():
-            raise NotFound(
-                f"{source} holds no library.sqlite; give a folder written by `evident backup`"
+            other = "library.sqlite" if postgres else "library.dump"
+            hint = (
+                f"; it holds {other}, a backup of a "
+                f"{'SQLite' if postgres else 'PostgreSQL'} library: restore it into one of "
+                "those, then move it with `evident migrate`"
+                if (source / other).is_file()
+                else "; give a folder written by `evident backup`"
             )
-        problem = integrity_problem(database)
-        if problem is not None:
-            raise Conflict(f"the backup {database} is damaged ({problem}); use another backup")
-        summary = _library_summary(database)
+            raise NotFound(f"{source} holds no {database.name}{hint}")
+        if postgres:
+            summary = dict(json.loads((source / "backup.json").read_text()))
+        else:
+            problem = integrity_problem(database)
+            if problem is not None:
+                raise Conflict(f"the backup {database} is damaged ({problem}); use another backup")
+            summary = _library_summary(database)
         if not summary["audit_intact"]:
             raise Conflict(
                 f"the backup's audit log does not verify ({summary['audit_problem']}); it was "
@@ -637,18 +734,70 @@ class App:
         held = (self.store.count_documents(), len(self.articles.list_records(limit=1)))
         if any(held) and not force:
             raise Conflict(
-                f"the library {self.settings.library} is not empty; back it up first "
+                f"the library {self.store.describe() if postgres else self.settings.library} "
+                "is not empty; back it up first "
                 "(evident backup DEST), then pass --force to replace it"
             )
-        backup_database(database, self.store.path)
-        self.store.close()
-        SqliteStore(self.store.path).close()  # migrates a backup from an older version
+        if isinstance(self.store, SqliteStore):
+            backup_database(database, self.store.path)
+            self.store.close()
+            SqliteStore(self.store.path).close()  # migrates a backup from an older version
+        else:
+            from evident.store.postgres import PostgresStore
+
+            assert isinstance(self.store, PostgresStore)
+            self.store.restore(database)
+            check = self.verify_audit()
+            if check.head != summary["audit_head"] or not check.intact:
+                raise Conflict(
+                    f"the restored audit log does not match the backup (head {check.head}, "
+                    f"backup.json says {summary['audit_head']}); restore again from a backup "
+                    "whose archive and backup.json belong together"
+                )
         if (source / "uploads").is_dir():
             shutil.rmtree(self.uploads_dir, ignore_errors=True)
             shutil.copytree(source / "uploads", self.uploads_dir)
         shutil.rmtree(self.index_dir, ignore_errors=True)
         self._index = None
         return summary
+
+    def migrate(
+        self,
+        target: str,
+        on_table: Callable[[str, int], None] | None = None,
+        *,
+        milvus: bool = False,
+    ) -> CopyReport:
+        """Copy this library's records into another backend: a postgresql:// URL, or a
+        folder for a new SQLite library (its uploads are copied too).
+
+        The copy is checked (rows per table, library version, audit chain head) and the
+        target must be empty. With milvus, the passages and their vectors are also loaded
+        into the Milvus collection the index.milvus_* settings name, for the target. The
+        source is left as it was; point store.url (or --library) at the target to use it.
+        """
+        postgres = target.startswith(("postgresql://", "postgres://"))
+        if postgres:
+            from evident.store.postgres import PostgresStore
+
+            destination: SqlStore = PostgresStore(target, pool_size=2)
+        else:
+            destination = SqliteStore(Path(target) / "library.sqlite")
+        try:
+            report = copy_library(self.store, destination, on_table)
+            if milvus:
+                sync_milvus(
+                    destination,
+                    self.settings.index,
+                    self.settings.library if postgres else Path(target),
+                    self.embedder,
+                    rebuild=True,
+                )
+        finally:
+            destination.close()
+        if not postgres and self.uploads_dir.is_dir():
+            shutil.copytree(self.uploads_dir, Path(target) / "uploads", dirs_exist_ok=True)
+        return report
 
     # -- uploads -----------------------------------------------------------------------------
     @property
@@ -771,15 +920,20 @@ class App:
 
 
 def _library_summary(database: Path) -> dict[str, Any]:
-    """What a library database holds, and whether its audit chain verifies."""
+    """What a SQLite library database holds, and whether its audit chain verifies."""
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        check = verify_chain(conn)
-        documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        return _summary_of(conn)
     finally:
         conn.close()
+
+
+def _summary_of(conn: Connection) -> dict[str, Any]:
+    """What a library database holds, and whether its audit chain verifies."""
+    check = verify_chain(conn)
+    documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
     return {
         "documents": int(documents),
         "articles": int(articles),
@@ -823,6 +977,16 @@ def _may_list(viewer: User, thread: Thread) -> bool:
     return viewer is not ANONYMOUS and bool(thread.owner) and thread.owner == viewer.name
 
 
+def make_store(settings: Settings) -> SqlStore:
+    """The library database: the SQLite file in the library directory, or the
+    PostgreSQL database store.url names."""
+    if settings.store.url:
+        from evident.store.postgres import PostgresStore  # psycopg loads only when asked
+
+        return PostgresStore(settings.store.url, settings.store.pool_size)
+    return SqliteStore(settings.library / "library.sqlite")
+
+
 def make_embedder(name: str) -> Embedder | None:
     """Return the embedder registered under name, or None for 'none' (BM25 only)."""
     if name == "none":
@@ -856,7 +1020,7 @@ def make_generator(settings: Settings) -> Generator | None:
 def build_app(settings: Settings) -> App:
     """Create the backends the settings name; nothing is opened before this is called."""
     settings.library.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(settings.library / "library.sqlite")
+    store = make_store(settings)
     return App(
         settings=settings,
         store=store,

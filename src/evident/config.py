@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,30 @@ class IngestSettings(BaseModel):
     max_file_mb: float = Field(25.0, description="Files larger than this are refused (MB).")
     passage_chars: int = Field(900, description="Target passage length in characters.")
     passage_max_chars: int = Field(1400, description="A passage never grows past this.")
+
+
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error
+
+    url: str = Field(
+        "",
+        description="Where the library's records live: empty for the SQLite file in the "
+        "library directory, or postgresql://USER:PASSWORD@HOST:PORT/DATABASE (needs the "
+        "postgres extra).",
+    )
+    pool_size: int = Field(
+        10, ge=1, description="Most PostgreSQL connections one evident process holds."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "use an empty url for the SQLite file in the library directory, or "
+                "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        return value
 
 
 class IndexSettings(BaseModel):
@@ -87,6 +111,29 @@ class IndexSettings(BaseModel):
     vocab_paths: list[Path] = Field(
         default_factory=list,
         description="OBO vocabularies (Disease Ontology, HPO) used for query expansion.",
+    )
+    backend: Literal["embedded", "milvus"] = Field(
+        "embedded",
+        description="Where passages, BM25 and vectors are searched: 'embedded' (an index "
+        "folder in the library) or 'milvus' (a Milvus collection; the milvus extra).",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus server for backend 'milvus' (http://HOST:19530); empty means "
+        "Milvus Lite in the file milvus.db in the library directory.",
+    )
+    milvus_collection: str = Field(
+        "evident_passages", description="The Milvus collection that holds the passages."
+    )
+    milvus_shards: int = Field(
+        1, ge=1, description="Shards of a new Milvus collection (spreads writes over nodes)."
+    )
+    milvus_replicas: int = Field(
+        1, ge=1, description="In-memory replicas Milvus loads (spreads searches over nodes)."
+    )
+    milvus_index_type: str = Field(
+        "AUTOINDEX",
+        description="Milvus vector index type (AUTOINDEX, HNSW, IVF_FLAT, FLAT, ...).",
     )
 
 
@@ -233,6 +280,7 @@ class Settings(BaseSettings):
         default_factory=default_library_dir,
         description="Library directory (EVIDENT_LIBRARY); holds the database and indexes.",
     )
+    store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
     ingest: IngestSettings = Field(default_factory=IngestSettings)  # type: ignore[arg-type]
     index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
     compose: ComposeSettings = Field(default_factory=ComposeSettings)  # type: ignore[arg-type]

@@ -174,6 +174,47 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrict retrieval to some kinds of evidence and a range of years.
+
+    year_to excludes documents without a year; year_from does too (their year is 0).
+    """
+
+    kinds: tuple[DocumentKind, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.kinds and self.year_from is None and self.year_to is None
+
+    def admits(self, kind: DocumentKind | str, year: int | None) -> bool:
+        """Return True if a passage of this kind and year passes the filters."""
+        if self.kinds and kind not in self.kinds:
+            return False
+        if self.year_from is not None and (year or 0) < self.year_from:
+            return False
+        return self.year_to is None or 0 < (year or 0) <= self.year_to
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedPassage:
+    """A passage as a search index holds it.
+
+    text: what it is indexed under (document title, section heading, passage text).
+    year: the document's year, 0 when unknown.
+    vector: its unit embedding (float32 or float16), None when not embedded yet.
+    """
+
+    chunk_id: str
+    document_id: str
+    text: str
+    kind: DocumentKind
+    year: int
+    vector: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class Citation:
     """Evidence for a statement: a span of a passage and the quoted text.
 

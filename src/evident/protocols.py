@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from evident.models import ParsedDocument
+from evident.models import Chunk, Document, DocumentMeta, Filters, IndexedPassage, ParsedDocument
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -42,20 +42,36 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
-class LexicalIndex(Protocol):
-    """A keyword index over passages."""
+class PassageIndex(Protocol):
+    """A search index over passages, keyed by chunk id: BM25 and nearest-neighbour search.
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Return (row, score) pairs for the best k rows, best first."""
+    Writes (upsert, remove) are visible to searches once the backend commits them;
+    searches never wait for writes.
+    """
+
+    def upsert(self, passages: Sequence[IndexedPassage]) -> None:
+        """Add passages, replacing any already held under the same chunk ids."""
         ...
 
+    def remove(self, chunk_ids: Sequence[str]) -> None:
+        """Drop passages (ids it does not hold are ignored)."""
+        ...
 
-@runtime_checkable
-class VectorIndex(Protocol):
-    """A nearest-neighbour index over passage vectors."""
+    def lexical_search(
+        self, query: str, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Return (chunk_id, BM25 score) for the best k passages with a positive score."""
+        ...
 
-    def search(self, vector: FloatMatrix, k: int) -> list[tuple[int, float]]:
-        """Return (row, cosine) pairs for the best k rows, best first."""
+    def dense_search(
+        self, vector: FloatMatrix, k: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """Return (chunk_id, cosine) for the k passages nearest a unit vector, best first;
+        empty when no passage has a vector."""
+        ...
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, FloatMatrix]:
+        """Return the stored unit vector (float32) of each passage that has one."""
         ...
 
 
@@ -93,4 +109,57 @@ class RelevanceModel(Protocol):
 
     def scores(self, question: str, texts: Sequence[str]) -> FloatMatrix:
         """Return a calibrated probability, per text, that it answers the question."""
+        ...
+
+
+# The library store, by role. SqliteStore and PostgresStore (evident.store) implement all
+# of them; each stage asks only for the role it uses.
+
+
+@runtime_checkable
+class PassageStore(Protocol):
+    """Passages and their documents' metadata, as retrieval and review read them."""
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """Return the passages with these ids (unknown ids are left out)."""
+        ...
+
+    def document_metas(self, document_ids: Iterable[str] | None = None) -> dict[str, DocumentMeta]:
+        """Return metadata by document id (all documents when ids is None)."""
+        ...
+
+    def chunk_documents(self, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """Return the document id of each passage still in the library."""
+        ...
+
+
+@runtime_checkable
+class DocumentStore(Protocol):
+    """Documents with their passages, and the ledger of ingested files."""
+
+    def has_document(self, document_id: str) -> bool: ...
+
+    def add_document(self, doc: Document, chunks: Sequence[Chunk]) -> None:
+        """Insert a document with its passages in one transaction."""
+        ...
+
+    def get_document(self, document_id: str) -> Document:
+        """Return a document by id or unique id prefix; raise NotFound otherwise."""
+        ...
+
+    def remove_document(self, document_id: str) -> None: ...
+
+    def source_record(self, origin: str) -> Any:
+        """The ledger row of an ingested file (content_hash, status, document_ids), or None."""
+        ...
+
+    def record_source(
+        self,
+        origin: str,
+        content_hash: str,
+        status: str,
+        document_ids: Sequence[str] = (),
+        reason: str = "",
+    ) -> None:
+        """Record what became of an ingested file."""
         ...

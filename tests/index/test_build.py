@@ -14,17 +14,16 @@ WORKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from evident.config import load_settings
-    from evident.index.build import build_index, load_index
+    from evident.index.build import open_index, sync_index
     from evident.store.sqlite import SqliteStore
 
     library = Path(sys.argv[1])
-    settings = load_settings(library=library).index
-    settings.embedder = "none"
     store = SqliteStore(library / "library.sqlite")
     for _ in range(int(sys.argv[2])):
-        build_index(store, library / "index", settings, None)
-        assert load_index(store, library / "index", settings, None).manifest.passages > 0
+        sync_index(store, library / "index", None, rebuild=True)
+        index = open_index(store, library / "index", None)
+        assert index.manifest.passages > 0
+        assert index.lexical_search("pain", 5)
     print("ok")
     """
 )
@@ -35,7 +34,7 @@ def test_processes_rebuilding_the_index_at_once_never_trample_each_other(lib: Ap
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(library), "25"],
+            [sys.executable, "-c", WORKER, str(library), "10"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,9 @@ import pytest
 from evident.app import App, build_app
 from evident.config import load_settings
 from evident.errors import IndexMismatch, InvalidInput
-from evident.index.retrieve import Filters, retrieve
+from evident.index.retrieve import retrieve
 from evident.index.vocab import expand_query
-from evident.models import DocumentKind
+from evident.models import DocumentKind, Filters
 
 TRIAL = "Synthetic randomised trial of eccentric loading for Achilles tendinopathy"
 GUIDELINE = "Synthetic guideline on gout flares of the big toe"
@@ -103,13 +102,17 @@ def test_max_per_document_caps_hits_from_one_document(sample_app: App, tmp_path:
         assert len(per_document) == 2, "the handbook and the guideline both match"
 
 
-def test_index_built_with_other_bm25_settings_is_refused(
+def test_index_from_an_older_format_is_refused_with_the_rebuild_command(
     sample_app: App, library_dir: Path
 ) -> None:
+    # Format 1 (bm25s + a numpy matrix, rebuilt on every ingest) cannot be updated in
+    # place: it is refused, and the rebuild the message names works.
     sample_app.refresh_index(embed=False)
+    manifest_path = sample_app.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "format_version": 1}))
     settings = load_settings(library=library_dir)
     settings.index.embedder = "none"
-    settings.index.bm25_k1 = 2.0
     other = build_app(settings)
 
     with pytest.raises(IndexMismatch) as info:
@@ -117,12 +120,12 @@ def test_index_built_with_other_bm25_settings_is_refused(
 
     assert str(info.value) == (
         f"the search index in {library_dir / 'index'} was built with other settings "
-        "(bm25_k1: index has 0.6, settings say 2.0); rebuild it with `evident index --rebuild`"
+        "(format_version: index has 1, settings say 2); rebuild it with "
+        "`evident index --rebuild`"
     )
     # Nothing lost: the library is intact, and the rebuild the message names works.
     assert other.store.count_documents() == 3
-    shutil.rmtree(other.index_dir)
-    other.refresh_index(embed=False)
+    other.refresh_index(embed=False, rebuild=True)
     assert other.search("gout")[0].document.title == GUIDELINE
     other.store.close()
 
@@ -148,7 +151,7 @@ def test_index_from_a_release_with_other_stop_words_is_refused(
 
 def test_new_document_is_found_without_an_explicit_rebuild(sample_app: App, tmp_path: Path) -> None:
     assert sample_app.search("splint") == []  # builds and saves the index
-    built = sample_app.index().manifest.built_at
+    before = sample_app.index().manifest
     note = tmp_path / "splint-note.txt"
     note.write_text(
         "Night splints for plantar fasciitis\n\nA night splint keeps the ankle flexed overnight.",
@@ -159,7 +162,11 @@ def test_new_document_is_found_without_an_explicit_rebuild(sample_app: App, tmp_
     hits = sample_app.search("splint")
 
     assert hits[0].document.title == "Night splints for plantar fasciitis"
-    assert sample_app.index().manifest.built_at != built
+    after = sample_app.index().manifest
+    # Brought up to date with the one new document, not rebuilt.
+    assert after.updated_at != before.updated_at
+    assert after.built_at == before.built_at
+    assert after.passages == before.passages + 1
     assert sample_app.index().manifest.library_version == sample_app.store.library_version()
 
 

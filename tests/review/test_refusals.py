@@ -41,10 +41,10 @@ def test_refusals_saved_before_the_flag_existed_are_found_by_the_migration(
 ) -> None:
     refused = lib.answer(REFUSED, fresh=True, save=True, user=cast.author).record
     assert refused is not None
-    # The library as it was before migration 7: no abstained column.
+    # The library as it was before migration 8: no abstained column.
     conn = lib.store.conn
     conn.execute("ALTER TABLE articles DROP COLUMN abstained")
-    conn.execute("PRAGMA user_version=6")
+    conn.execute("PRAGMA user_version=7")
     path = lib.store.path
     lib.store.close()
 

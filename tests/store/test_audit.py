@@ -121,9 +121,8 @@ def test_events_written_before_the_chain_existed_are_sealed_by_the_migration(
 ) -> None:
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path, isolation_level=None)
-    for number, script in enumerate(MIGRATIONS[:5], start=1):
-        assert isinstance(script, str)
-        for statement in script.split(";\n"):
+    for number, migration in enumerate(MIGRATIONS[:5], start=1):
+        for statement in migration.sqlite.split(";\n"):
             if statement.strip():
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version={number}")

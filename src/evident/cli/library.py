@@ -16,8 +16,7 @@ from evident.cli.common import (
     out,
     state,
 )
-from evident.index.retrieve import Filters
-from evident.models import DocumentKind, IngestStatus
+from evident.models import DocumentKind, Filters, IngestStatus
 
 
 @cli.command()
@@ -74,14 +73,10 @@ def index(
 ) -> None:
     """Embed passages that lack vectors and rebuild the search index."""
     app = state.app()
-    if rebuild:
-        import shutil
-
-        shutil.rmtree(app.index_dir, ignore_errors=True)
     with _progress() as progress:
         task = progress.add_task("embedding", total=None)
         built = app.refresh_index(
-            on_progress=lambda d, t: progress.update(task, completed=d, total=t)
+            on_progress=lambda d, t: progress.update(task, completed=d, total=t), rebuild=rebuild
         )
     m = built.manifest
     out.print(

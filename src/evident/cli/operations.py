@@ -1,4 +1,4 @@
-"""Operating a library: verify the audit log, back up and restore."""
+"""Operating a library: verify the audit log, back up and restore, move to another backend."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from evident.cli.common import cli, fail, out, state
+from evident.cli.common import cli, err, fail, out, state
+from evident.store.postgres import redact
 
 audit_cli = typer.Typer(help="The audit log of review actions.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
@@ -41,8 +42,9 @@ def backup(
 ) -> None:
     """Back up the library (database, uploaded files) into DEST; safe while serving.
 
-    Uses SQLite's online backup API, checks the copy's integrity and verifies its audit
-    chain. For PostgreSQL use pg_dump (see docs/security.md).
+    SQLite: the online backup API, with the copy's integrity checked. PostgreSQL
+    (store.url): pg_dump, in the same snapshot the summary is taken in. Either way the
+    audit chain is verified and its head recorded in DEST/backup.json.
     """
     summary = state.app().backup(destination)
     out.print(
@@ -70,5 +72,44 @@ def restore(
         f"restored {summary['documents']} documents, {summary['articles']} articles and "
         f"{summary['audit_events']} audit events from {source}; audit chain head "
         f"{summary['audit_head']}",
+        soft_wrap=True,
+    )
+
+
+@cli.command("migrate")
+def migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="postgresql://USER:PASSWORD@HOST:PORT/DATABASE (an empty database), or a "
+            "folder for a new SQLite library.",
+        ),
+    ],
+    index: Annotated[
+        str,
+        typer.Option(
+            "--index",
+            help="'milvus' also loads the passages and vectors into the Milvus collection "
+            "the index.milvus_* settings name; 'embedded' (the default) leaves the index be.",
+        ),
+    ] = "embedded",
+) -> None:
+    """Copy the library's records (documents, passages, vectors, articles, the audit log,
+    users, threads, jobs) into another backend, checked table by table; the library
+    itself is left as it was. Then set store.url (and index.backend) to use the copy."""
+    if index not in ("embedded", "milvus"):
+        fail(f"--index {index!r} is not a search backend; use 'embedded' or 'milvus'")
+    app = state.app()
+    report = app.migrate(
+        to, on_table=lambda table, n: err.print(f"{table}: {n} rows"), milvus=index == "milvus"
+    )
+    counts = report.counts
+    out.print(
+        f"moved {counts['documents']} documents, {counts['chunks']} passages, "
+        f"{counts['embeddings']} vectors, {counts['articles']} articles and "
+        f"{counts['review_events']} audit events to {redact(to)}; every table's row count, "
+        f"the library version {report.library_version} and the audit chain head "
+        f"{report.audit_head} match",
         soft_wrap=True,
     )

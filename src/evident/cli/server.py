@@ -21,7 +21,13 @@ from evident.config import load_settings
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default: api.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: api.port).")] = None,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="uvicorn worker processes; each opens the library (SQLite in WAL mode, or "
+            "PostgreSQL with store.url) and reads the same search index."
+        ),
+    ] = 1,
     public: Annotated[
         bool | None,
         typer.Option(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import platform
 import shutil
-import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -22,6 +21,8 @@ from evident.app import App, build_app, make_embedder, make_support_model
 from evident.config import Settings
 from evident.eval.data import REPO, shared_data_dir
 from evident.protocols import Embedder, SupportModel
+from evident.store.audit import backup_database
+from evident.store.sqlite import SqliteStore
 
 Progress = Callable[[int, int], None]
 SCHEMA = "evident.eval/1"
@@ -126,9 +127,9 @@ class EvalContext:
         target = self.work_dir / name
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
-        with sqlite3.connect(target / "library.sqlite") as dest:
-            source.conn.backup(dest)
-        dest.close()
+        # Evaluation libraries are built by the runner itself, always in SQLite.
+        assert isinstance(source, SqliteStore), "evaluation libraries are SQLite"
+        backup_database(source.path, target / "library.sqlite")
         return target
 
 

@@ -1,252 +1,366 @@
-"""Build, save and load the search index that sits next to the library database."""
+"""Keep the search index next to the library database up to date with the library.
+
+The index follows the store's change log (SqlStore.changes): bringing it up to date
+costs time in proportion to what changed. Searches keep reading the last committed
+version meanwhile; a rebuild is written beside the index and swapped in.
+"""
 
 from __future__ import annotations
 
 import fcntl
-import json
 import shutil
-import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
 from evident import __version__
 from evident.config import IndexSettings
 from evident.errors import IndexMismatch
-from evident.index.dense import NumpyVectorIndex
-from evident.index.lexical import TOKENIZER_VERSION, Bm25Index
-from evident.models import DocumentKind
+from evident.index.engine import (
+    FORMAT_VERSION,
+    IndexManifest,
+    TantivyUsearchIndex,
+    read_manifest,
+)
+from evident.index.lexical import TOKENIZER_VERSION
+from evident.index.milvus import MilvusIndex, connect, milvus_uri
+from evident.models import DocumentKind, IndexedPassage
 from evident.protocols import Embedder
-from evident.store.sqlite import SqliteStore
+from evident.store.sql import Row, SqlStore
 
-KINDS = list(DocumentKind)
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
+
+# Passages read, tokenised and indexed per step: bounds the memory of a build.
+BATCH = 2000
 
 
-def passage_text(row: sqlite3.Row) -> str:
+def passage_text(row: Row) -> str:
     """The text a passage is indexed under: document title, section heading, passage."""
     parts = [row["title"], row["section"], row["text"]]
     return "\n".join(p for p in parts if p)
 
 
-@dataclass(frozen=True)
-class IndexManifest:
-    """What an index was built with; a mismatch with current settings means rebuild."""
-
-    format_version: int
-    package_version: str
-    embedder: str
-    dim: int
-    bm25_k1: float
-    bm25_b: float
-    library_version: str
-    passages: int
-    embedded: int
-    built_at: str
-    # Manifests written before the tokenizer was stamped used version 1.
-    tokenizer: int = 1
-
-    def parameters(self) -> dict[str, object]:
-        return {
-            "format_version": self.format_version,
-            "embedder": self.embedder,
-            "bm25_k1": self.bm25_k1,
-            "bm25_b": self.bm25_b,
-            "tokenizer": self.tokenizer,
-        }
-
-
-@dataclass
-class SearchIndex:
-    """Everything retrieval needs in memory, row-aligned with chunk_ids."""
-
-    manifest: IndexManifest
-    chunk_ids: list[str]
-    document_ids: list[str]
-    kinds: npt.NDArray[np.int8]
-    years: npt.NDArray[np.int16]
-    lexical: Bm25Index
-    dense: NumpyVectorIndex | None
-    _rows: dict[str, int] | None = None
-
-    def row_of(self, chunk_id: str) -> int | None:
-        """Return the row of a passage, or None if it is not in this index."""
-        if self._rows is None:
-            self._rows = {cid: i for i, cid in enumerate(self.chunk_ids)}
-        return self._rows.get(chunk_id)
-
-
 def embed_missing(
-    store: SqliteStore, embedder: Embedder, batch: int = 64, on_progress: Progress | None = None
+    store: SqlStore, embedder: Embedder, batch: int = 64, on_progress: Progress | None = None
 ) -> int:
     """Embed passages that have no vector yet; each batch is committed, so it resumes."""
-    rows = store.missing_embeddings(embedder.name)
-    for i in range(0, len(rows), batch):
-        part = rows[i : i + batch]
-        vectors = embedder.embed([passage_text(r) for r in part])
-        store.put_embeddings(embedder.name, [r["chunk_id"] for r in part], vectors)
-        if on_progress:
-            on_progress(min(i + batch, len(rows)), len(rows))
-    return len(rows)
+    total = store.count_chunks() - store.count_embeddings(embedder.name)
+    done = 0
+    after = 0
+    while rows := store.missing_embeddings(embedder.name, after, max(batch, 1024)):
+        after = rows[-1]["rowid"]
+        for i in range(0, len(rows), batch):
+            part = rows[i : i + batch]
+            vectors = embedder.embed([passage_text(r) for r in part])
+            store.put_embeddings(embedder.name, [r["chunk_id"] for r in part], vectors)
+            done += len(part)
+            if on_progress:
+                on_progress(done, max(total, done))
+    return done
 
 
-def _expected(settings: IndexSettings, embedder: Embedder | None) -> dict[str, object]:
+def _expected(embedder: Embedder | None) -> dict[str, object]:
     return {
         "format_version": FORMAT_VERSION,
         "embedder": embedder.name if embedder else "none",
-        "bm25_k1": settings.bm25_k1,
-        "bm25_b": settings.bm25_b,
         "tokenizer": TOKENIZER_VERSION,
     }
 
 
-def build_index(
-    store: SqliteStore, directory: Path, settings: IndexSettings, embedder: Embedder | None
-) -> SearchIndex:
-    """Build the index from the store (embedding nothing: call embed_missing first)."""
-    rows = list(store.iter_passages())
-    chunk_ids = [r["chunk_id"] for r in rows]
-    kind_code = {k.value: i for i, k in enumerate(KINDS)}
-    kinds = np.array([kind_code[r["kind"]] for r in rows], dtype=np.int8)
-    years = np.array([r["year"] or 0 for r in rows], dtype=np.int16)
-    lexical = Bm25Index.build([passage_text(r) for r in rows], settings.bm25_k1, settings.bm25_b)
-    dense = None
-    embedded = 0
-    if embedder is not None:
-        vectors, missing = store.load_embeddings(embedder.name, chunk_ids, embedder.dim)
-        present = np.abs(vectors).sum(axis=1) > 0
-        dense = NumpyVectorIndex(vectors, present)
-        embedded = len(rows) - missing
-    manifest = IndexManifest(
-        format_version=FORMAT_VERSION,
-        package_version=__version__,
-        embedder=embedder.name if embedder else "none",
-        dim=embedder.dim if embedder else 0,
-        bm25_k1=settings.bm25_k1,
-        bm25_b=settings.bm25_b,
-        library_version=store.library_version(),
-        passages=len(rows),
-        embedded=embedded,
-        built_at=datetime.now(UTC).isoformat(),
-        tokenizer=TOKENIZER_VERSION,
+def check_manifest(directory: Path, raw: dict[str, object], embedder: Embedder | None) -> None:
+    """Refuse an index built in another format, with another embedder or tokenizer.
+
+    Raises:
+        IndexMismatch: it says what differs and gives the rebuild command.
+    """
+    expected = _expected(embedder)
+    found = {k: raw.get(k, 1 if k == "tokenizer" else None) for k in expected}
+    if found == expected:
+        return
+    diffs = ", ".join(
+        f"{k}: index has {found[k]!r}, settings say {v!r}"
+        for k, v in expected.items()
+        if found[k] != v
     )
-    index = SearchIndex(
-        manifest, chunk_ids, [r["document_id"] for r in rows], kinds, years, lexical, dense
+    raise IndexMismatch(
+        f"the search index in {directory} was built with other settings ({diffs}); "
+        "rebuild it with `evident index --rebuild`"
     )
-    _save(index, directory)
-    return index
 
 
 @contextmanager
-def index_lock(directory: Path, *, exclusive: bool) -> Iterator[None]:
-    """Hold the index's inter-process lock: exclusive to replace it, shared to read it.
+def index_lock(directory: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold the index's inter-process write lock; yields False when it is busy and not wait.
 
     The server, `evident index` and an ingest may run in separate processes on one
-    library; without the lock two saves trampled one temporary folder, and a reader could
-    open the index halfway through a swap.
+    library; one writes at a time. Readers never take it: they read committed versions.
     """
     directory.parent.mkdir(parents=True, exist_ok=True)
     with open(directory.with_name(directory.name + ".lock"), "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _save(index: SearchIndex, directory: Path) -> None:
-    with index_lock(directory, exclusive=True):
-        # Left by a killed save: nobody else writes while this process holds the lock.
-        for leftover in directory.parent.glob(f"{directory.name}.tmp*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        # Write to a temporary folder and swap it in, so a kill never leaves half an index.
-        tmp = Path(tempfile.mkdtemp(prefix=f"{directory.name}.tmp-", dir=directory.parent))
-        _write(index, tmp)
-        old = directory.with_name(directory.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        shutil.rmtree(old, ignore_errors=True)
+def _indexed(rows: Iterable[Row], vectors: dict[str, bytes]) -> list[IndexedPassage]:
+    return [
+        IndexedPassage(
+            chunk_id=r["chunk_id"],
+            document_id=r["document_id"],
+            text=passage_text(r),
+            kind=DocumentKind(r["kind"]),
+            year=int(r["year"] or 0),
+            vector=(
+                np.frombuffer(vectors[r["chunk_id"]], dtype=np.float16)
+                if r["chunk_id"] in vectors
+                else None
+            ),
+        )
+        for r in rows
+    ]
 
 
-def _write(index: SearchIndex, tmp: Path) -> None:
-    (tmp / "bm25").mkdir(parents=True)
-    index.lexical.save(tmp / "bm25")
-    np.save(tmp / "kinds.npy", index.kinds)
-    np.save(tmp / "years.npy", index.years)
-    if index.dense is not None:
-        np.save(tmp / "vectors.npy", index.dense.vectors.astype(np.float16))
-        np.save(tmp / "present.npy", index.dense.present)
-    (tmp / "rows.json").write_text(json.dumps([index.chunk_ids, index.document_ids]))
-    (tmp / "manifest.json").write_text(json.dumps(asdict(index.manifest), indent=2))
+def _new_manifest(store: SqlStore, embedder: Embedder | None, through: int) -> IndexManifest:
+    now = datetime.now(UTC).isoformat()
+    return IndexManifest(
+        format_version=FORMAT_VERSION,
+        package_version=__version__,
+        embedder=embedder.name if embedder else "none",
+        dim=embedder.dim if embedder else 0,
+        tokenizer=TOKENIZER_VERSION,
+        library_version=store.library_version(),
+        passages=0,
+        embedded=0,
+        through=through,
+        vectors="",
+        built_at=now,
+        updated_at=now,
+    )
 
 
-def read_manifest(directory: Path) -> IndexManifest | None:
-    path = directory / "manifest.json"
-    if not path.exists():
-        return None
-    return IndexManifest(**json.loads(path.read_text()))
+def _batches(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    part: list[T] = []
+    for row in rows:
+        part.append(row)
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
-def load_index(
-    store: SqliteStore, directory: Path, settings: IndexSettings, embedder: Embedder | None
-) -> SearchIndex:
-    """Load the saved index, rebuilding it when the library changed since it was built.
+def _build(
+    store: SqlStore, directory: Path, embedder: Embedder | None, on_progress: Progress | None
+) -> IndexManifest:
+    """Build the whole index beside directory, streaming the library, and swap it in."""
+    for leftover in directory.parent.glob(f"{directory.name}.tmp*"):  # from a killed build
+        shutil.rmtree(leftover, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{directory.name}.tmp-", dir=directory.parent))
+    with store.snapshot():
+        through = store.last_change()
+        index = TantivyUsearchIndex.create(tmp, _new_manifest(store, embedder, through))
+        total = store.count_chunks()
+        done = 0
+        for part in _batches(store.iter_passages(), BATCH):
+            index.upsert(_indexed(part, {}))
+            done += len(part)
+            if on_progress:
+                on_progress(done, total)
+        if embedder is not None:
+            for pairs in _batches(store.iter_embeddings(embedder.name), BATCH * 5):
+                index.put_vectors(
+                    [p[0] for p in pairs],
+                    np.frombuffer(b"".join(p[1] for p in pairs), dtype=np.float16).reshape(
+                        len(pairs), embedder.dim
+                    ),
+                )
+        index.commit(updated_at=datetime.now(UTC).isoformat())
+    old = directory.with_name(directory.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        directory.rename(old)
+    tmp.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
+    store.forget_changes(through)
+    return TantivyUsearchIndex.open(directory).manifest
+
+
+def _apply_changes(
+    store: SqlStore,
+    index: TantivyUsearchIndex | MilvusIndex,
+    embedder: Embedder | None,
+    on_progress: Progress | None,
+) -> IndexManifest:
+    """Apply the library's changes since the index's last commit, and commit."""
+    with store.snapshot():
+        through = store.last_change()
+        if through == index.manifest.through:
+            return index.manifest
+        passages, vectors = store.changes(index.manifest.through, through)
+        total = len(passages) + len(vectors)
+        for i in range(0, len(passages), BATCH):
+            part = passages[i : i + BATCH]
+            rows = store.passages_by_id(part)
+            index.remove([c for c in part if c not in {r["chunk_id"] for r in rows}])
+            found = store.embeddings_by_id(embedder.name, part) if embedder else {}
+            index.upsert(_indexed(rows, found))
+            if on_progress:
+                on_progress(i + len(part), total)
+        if embedder is not None:
+            for i in range(0, len(vectors), BATCH * 5):
+                found = store.embeddings_by_id(embedder.name, vectors[i : i + BATCH * 5])
+                held = list(found)
+                if held:
+                    matrix = np.frombuffer(b"".join(found.values()), dtype=np.float16)
+                    index.put_vectors(held, matrix.reshape(len(held), embedder.dim))
+                if on_progress:
+                    on_progress(len(passages) + i + len(held), total)
+        manifest = index.commit(
+            through=through,
+            library_version=store.library_version(),
+            updated_at=datetime.now(UTC).isoformat(),
+        )
+    store.forget_changes(through)
+    return manifest
+
+
+def sync_index(
+    store: SqlStore,
+    directory: Path,
+    embedder: Embedder | None,
+    *,
+    rebuild: bool = False,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+) -> IndexManifest | None:
+    """Bring the index up to date with the library (embedding nothing: see embed_missing).
+
+    Builds it when there is none (or rebuild); otherwise applies the changes since its
+    last commit. Returns the committed manifest, or None when another writer holds the
+    index and wait is False.
 
     Raises:
-        IndexMismatch: the index was built with other parameters or another embedder.
+        IndexMismatch: the index was built in another format or with another embedder.
     """
-    with index_lock(directory, exclusive=False):
-        loaded = _load_current(store, directory, settings, embedder)
-    # Rebuilt outside the shared lock: the save takes the exclusive one.
-    return loaded if loaded is not None else build_index(store, directory, settings, embedder)
+    with index_lock(directory, wait=wait) as held:
+        if not held:
+            return None
+        raw = None if rebuild else read_manifest(directory)
+        if raw is None:
+            return _build(store, directory, embedder, on_progress)
+        check_manifest(directory, raw, embedder)
+        return _apply_changes(store, TantivyUsearchIndex.open(directory), embedder, on_progress)
 
 
-def _load_current(
-    store: SqliteStore, directory: Path, settings: IndexSettings, embedder: Embedder | None
-) -> SearchIndex | None:
-    """The saved index if it matches the library, None when it must be (re)built."""
-    manifest = read_manifest(directory)
-    if manifest is None:
-        return None
-    expected = _expected(settings, embedder)
-    if manifest.parameters() != expected:
-        diffs = ", ".join(
-            f"{k}: index has {manifest.parameters()[k]!r}, settings say {v!r}"
-            for k, v in expected.items()
-            if manifest.parameters()[k] != v
+def open_index(store: SqlStore, directory: Path, embedder: Embedder | None) -> TantivyUsearchIndex:
+    """Open the committed index, building it first when there is none.
+
+    Raises:
+        IndexMismatch: the index was built in another format or with another embedder.
+    """
+    raw = read_manifest(directory)
+    if raw is None:
+        sync_index(store, directory, embedder)
+        raw = read_manifest(directory)
+        assert raw is not None
+    check_manifest(directory, raw, embedder)
+    return TantivyUsearchIndex.open(directory)
+
+
+def behind(store: SqlStore, manifest: IndexManifest) -> bool:
+    """Return True if the library changed since the index's last commit."""
+    return store.last_change() != manifest.through
+
+
+# -- the Milvus backend (index.backend = "milvus") ---------------------------------------------
+def open_milvus(
+    store: SqlStore, settings: IndexSettings, library: Path, embedder: Embedder | None
+) -> MilvusIndex:
+    """Open the Milvus index, building it first when the library has none there.
+
+    Raises:
+        IndexMismatch: it was built in another format or with another embedder.
+        BackendUnavailable: Milvus cannot be reached, or the milvus extra is missing.
+    """
+    raw = MilvusIndex.read_manifest(store, settings.milvus_collection)
+    if raw is None:
+        sync_milvus(store, settings, library, embedder)
+        raw = MilvusIndex.read_manifest(store, settings.milvus_collection)
+        assert raw is not None
+    check_manifest(Path(settings.milvus_collection), raw, embedder)
+    client = connect(milvus_uri(settings, library))
+    return MilvusIndex(client, settings.milvus_collection, store, IndexManifest(**raw), settings)
+
+
+def sync_milvus(
+    store: SqlStore,
+    settings: IndexSettings,
+    library: Path,
+    embedder: Embedder | None,
+    *,
+    rebuild: bool = False,
+    wait: bool = True,
+    on_progress: Progress | None = None,
+) -> IndexManifest | None:
+    """Bring the Milvus collection up to date with the library, as sync_index does for the
+    embedded index: build it when there is none (or rebuild), else apply the changes."""
+    with index_lock(library / "milvus-index", wait=wait) as held:
+        if not held:
+            return None
+        client = connect(milvus_uri(settings, library))
+        collection = settings.milvus_collection
+        raw = None if rebuild else MilvusIndex.read_manifest(store, collection)
+        if raw is None or not client.has_collection(collection):
+            return _build_milvus(store, client, settings, embedder, on_progress)
+        check_manifest(Path(collection), raw, embedder)
+        index = MilvusIndex(client, collection, store, IndexManifest(**raw), settings)
+        return _apply_changes(store, index, embedder, on_progress)
+
+
+def _build_milvus(
+    store: SqlStore,
+    client: MilvusClient,
+    settings: IndexSettings,
+    embedder: Embedder | None,
+    on_progress: Progress | None,
+) -> IndexManifest:
+    """Load the whole library into a fresh collection (searches see it fill up)."""
+    with store.snapshot():
+        through = store.last_change()
+        index = MilvusIndex.create(
+            client,
+            settings.milvus_collection,
+            store,
+            _new_manifest(store, embedder, through),
+            settings,
         )
-        raise IndexMismatch(
-            f"the search index in {directory} was built with other settings ({diffs}); "
-            "rebuild it with `evident index --rebuild`"
-        )
-    stale = manifest.library_version != store.library_version() or (
-        embedder is not None and manifest.embedded != store.count_embeddings(embedder.name)
-    )
-    if stale:
-        return None
-    chunk_ids, document_ids = json.loads((directory / "rows.json").read_text())
-    dense = None
-    if embedder is not None and (directory / "vectors.npy").exists():
-        dense = NumpyVectorIndex(
-            np.load(directory / "vectors.npy").astype(np.float32),
-            np.load(directory / "present.npy"),
-        )
-    return SearchIndex(
-        manifest,
-        chunk_ids,
-        document_ids,
-        np.load(directory / "kinds.npy"),
-        np.load(directory / "years.npy"),
-        Bm25Index.load(directory / "bm25", len(chunk_ids)),
-        dense,
-    )
+        total = store.count_chunks()
+        done = 0
+        for part in _batches(store.iter_passages(), BATCH):
+            vectors = (
+                store.embeddings_by_id(embedder.name, [r["chunk_id"] for r in part])
+                if embedder is not None
+                else {}
+            )
+            index.upsert(_indexed(part, vectors))
+            done += len(part)
+            if on_progress:
+                on_progress(done, total)
+        manifest = index.commit(updated_at=datetime.now(UTC).isoformat())
+    store.forget_changes(through)
+    return manifest

@@ -10,12 +10,10 @@ import numpy.typing as npt
 
 from evident.config import IndexSettings
 from evident.errors import InvalidInput
-from evident.index.build import KINDS, SearchIndex
 from evident.index.rerank import passage_for_model, rerank_order
 from evident.index.vocab import Vocabulary, expand_query
-from evident.models import DocumentKind, DocumentMeta, Hit
-from evident.protocols import Embedder, RelevanceModel
-from evident.store.sqlite import SqliteStore
+from evident.models import DocumentKind, DocumentMeta, Filters, Hit
+from evident.protocols import Embedder, FloatMatrix, PassageIndex, PassageStore, RelevanceModel
 
 # Strength of evidence by kind, for the prior (guideline > review > trial > observational …).
 KIND_WEIGHT: dict[DocumentKind, float] = {
@@ -29,7 +27,6 @@ KIND_WEIGHT: dict[DocumentKind, float] = {
     DocumentKind.CASE_REPORT: 0.3,
     DocumentKind.PATIENT_INFORMATION: 0.3,
 }
-_KIND_WEIGHTS = np.array([KIND_WEIGHT[k] for k in KINDS], dtype=np.float32)
 
 # Passage vectors at least this similar are copies (one text ingested twice, boilerplate
 # repeated across leaflets), which MMR treats like two hits from one document. Lower
@@ -47,50 +44,28 @@ FEEDBACK_PASSAGES = 3
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Restrict retrieval to some kinds of evidence and a range of years."""
-
-    kinds: tuple[DocumentKind, ...] = ()
-    year_from: int | None = None
-    year_to: int | None = None
-
-    def mask(self, index: SearchIndex) -> npt.NDArray[np.float32] | None:
-        if not self.kinds and self.year_from is None and self.year_to is None:
-            return None
-        keep = np.ones(len(index.chunk_ids), dtype=bool)
-        if self.kinds:
-            codes = [KINDS.index(k) for k in self.kinds]
-            keep &= np.isin(index.kinds, codes)
-        if self.year_from is not None:
-            keep &= index.years >= self.year_from
-        if self.year_to is not None:
-            keep &= (index.years <= self.year_to) & (index.years > 0)
-        return keep.astype(np.float32)
-
-
-@dataclass(frozen=True)
 class Scored:
-    row: int
+    chunk_id: str
     score: float
     ranks: dict[str, int]
 
 
 def fuse(
-    rankings: dict[str, list[tuple[int, float]]], weights: dict[str, float], rrf_k: int
-) -> dict[int, Scored]:
-    """Weighted reciprocal-rank fusion of several rankings of rows."""
-    scores: dict[int, float] = {}
-    ranks: dict[int, dict[str, int]] = {}
+    rankings: dict[str, list[tuple[str, float]]], weights: dict[str, float], rrf_k: int
+) -> dict[str, Scored]:
+    """Weighted reciprocal-rank fusion of several rankings of passages."""
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
     for name, ranking in rankings.items():
-        for rank, (row, _) in enumerate(ranking, start=1):
-            scores[row] = scores.get(row, 0.0) + weights[name] / (rrf_k + rank)
-            ranks.setdefault(row, {})[name] = rank
-    return {row: Scored(row, s, ranks[row]) for row, s in scores.items()}
+        for rank, (cid, _) in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weights[name] / (rrf_k + rank)
+            ranks.setdefault(cid, {})[name] = rank
+    return {cid: Scored(cid, s, ranks[cid]) for cid, s in scores.items()}
 
 
 def fuse_scores(
-    rankings: dict[str, list[tuple[int, float]]], weights: dict[str, float], depth: int
-) -> dict[int, Scored]:
+    rankings: dict[str, list[tuple[str, float]]], weights: dict[str, float], depth: int
+) -> dict[str, Scored]:
     """Weighted sum of each retriever's scores, min-max scaled to [0, 1] over its list.
 
     Unlike reciprocal ranks, scaled scores keep how far ahead a passage is: a passage
@@ -103,48 +78,68 @@ def fuse_scores(
     shorter list holds every match (a small library, a narrow filter); its floor is 0,
     a BM25 non-match or an unrelated vector, so its last passage keeps a real score.
     """
-    scores: dict[int, float] = {}
-    ranks: dict[int, dict[str, int]] = {}
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
     for name, ranking in rankings.items():
         if not ranking:
             continue
         top = ranking[0][1]
         floor = ranking[-1][1] if len(ranking) >= depth else min(0.0, ranking[-1][1])
         span = top - floor
-        for rank, (row, score) in enumerate(ranking, start=1):
+        for rank, (cid, score) in enumerate(ranking, start=1):
             scaled = (score - floor) / span if span > 0 else 1.0
-            scores[row] = scores.get(row, 0.0) + weights[name] * scaled
-            ranks.setdefault(row, {})[name] = rank
-    return {row: Scored(row, s, ranks[row]) for row, s in scores.items()}
+            scores[cid] = scores.get(cid, 0.0) + weights[name] * scaled
+            ranks.setdefault(cid, {})[name] = rank
+    return {cid: Scored(cid, s, ranks[cid]) for cid, s in scores.items()}
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What retrieval knows about the passages it is ranking: their documents."""
+
+    document_of: dict[str, str]
+    metas: dict[str, DocumentMeta]
+
+    @classmethod
+    def load(cls, store: PassageStore, chunk_ids: Sequence[str]) -> Candidates:
+        document_of = store.chunk_documents(chunk_ids)
+        return cls(document_of, store.document_metas(document_of.values()))
+
+    def meta(self, chunk_id: str) -> DocumentMeta | None:
+        doc = self.document_of.get(chunk_id)
+        return None if doc is None else self.metas.get(doc)
 
 
 def apply_priors(
-    fused: dict[int, Scored], index: SearchIndex, settings: IndexSettings
-) -> dict[int, Scored]:
+    fused: dict[str, Scored], candidates: Candidates, settings: IndexSettings
+) -> dict[str, Scored]:
     """Nudge fused scores toward stronger and more recent evidence.
 
     The prior multiplies the score by at most (1 ± kind_prior/2), so it reorders near
     ties but cannot lift an irrelevant guideline above a clearly better passage.
+    Passages removed from the library since the index was committed are dropped.
     """
-    if not fused or (settings.kind_prior == 0 and settings.recency_prior == 0):
+    if not fused:
         return fused
-    rows = np.fromiter(fused, dtype=np.int64)
-    kind_term = _KIND_WEIGHTS[index.kinds[rows]] - 0.5
-    years = index.years[rows].astype(np.float32)
-    recency = np.where(years > 0, np.clip((years - 1990) / 35.0, 0, 1) - 0.5, 0.0)
-    factor = 1 + settings.kind_prior * kind_term + settings.recency_prior * recency
-    return {
-        int(row): Scored(int(row), fused[int(row)].score * float(f), fused[int(row)].ranks)
-        for row, f in zip(rows, factor, strict=True)
-    }
+    out: dict[str, Scored] = {}
+    for cid, scored in fused.items():
+        meta = candidates.meta(cid)
+        if meta is None:
+            continue
+        kind_term = KIND_WEIGHT[meta.kind] - 0.5
+        year = meta.year or 0
+        recency = min(max((year - 1990) / 35.0, 0.0), 1.0) - 0.5 if year > 0 else 0.0
+        factor = 1 + settings.kind_prior * kind_term + settings.recency_prior * recency
+        out[cid] = Scored(cid, scored.score * float(np.float32(factor)), scored.ranks)
+    return out
 
 
 def diversify(
     candidates: list[Scored],
-    index: SearchIndex,
+    vectors: dict[str, FloatMatrix],
     k: int,
     settings: IndexSettings,
-    works: Sequence[str] | None = None,
+    works: Sequence[str],
 ) -> list[Scored]:
     """Pick k hits by maximal marginal relevance so one document does not fill the list.
 
@@ -153,17 +148,20 @@ def diversify(
     contributes more than max_per_document hits.
 
     Args:
+        vectors: the passages' unit vectors (passages without one have no near copies).
         works: per candidate, the work it belongs to (see work_key); hits from one work
-            count as one document. Default: the document ids.
+            count as one document.
     """
     if not candidates:
         return []
-    rows = np.array([c.row for c in candidates])
     best = candidates[0].score if candidates[0].score > 0 else 1.0
     relevance = np.array([c.score for c in candidates], dtype=np.float32) / best
-    docs = list(works) if works is not None else [index.document_ids[r] for r in rows]
-    doc_codes = np.unique(docs, return_inverse=True)[1]
-    vectors = index.dense.vectors[rows] if index.dense is not None else None
+    doc_codes = np.unique(list(works), return_inverse=True)[1]
+    matrix = None
+    if vectors:
+        dim = len(next(iter(vectors.values())))
+        zero = np.zeros(dim, dtype=np.float32)
+        matrix = np.stack([vectors.get(c.chunk_id, zero) for c in candidates])
     # redundancy[i]: highest similarity of candidate i to anything already chosen.
     redundancy = np.zeros(len(candidates), dtype=np.float32)
     per_doc = np.zeros(doc_codes.max() + 1, dtype=np.int32)
@@ -181,8 +179,8 @@ def diversify(
         per_doc[doc_codes[i]] += 1
         same_doc = doc_codes == doc_codes[i]
         redundancy[same_doc] = 1.0
-        if vectors is not None:
-            copies = (vectors @ vectors[i] - NEAR_DUPLICATE_COSINE) / (1 - NEAR_DUPLICATE_COSINE)
+        if matrix is not None:
+            copies = (matrix @ matrix[i] - NEAR_DUPLICATE_COSINE) / (1 - NEAR_DUPLICATE_COSINE)
             np.maximum(redundancy, np.clip(copies, 0.0, 1.0), out=redundancy)
     return chosen
 
@@ -200,20 +198,23 @@ def work_key(document_id: str, meta: DocumentMeta) -> str:
     return document_id
 
 
-def _ranked(
-    rankings: dict[str, list[tuple[int, float]]], index: SearchIndex, settings: IndexSettings
-) -> list[Scored]:
+def _fused(
+    rankings: dict[str, list[tuple[str, float]]], store: PassageStore, settings: IndexSettings
+) -> tuple[list[Scored], Candidates]:
+    """Fuse the rankings, apply the priors and sort, best first."""
     weights = {"bm25": settings.lexical_weight, "dense": settings.dense_weight}
     if settings.fusion == "rrf":
         fused = fuse(rankings, weights, settings.rrf_k)
     else:
         fused = fuse_scores(rankings, weights, settings.candidates)
-    return sorted(apply_priors(fused, index, settings).values(), key=lambda s: -s.score)
+    candidates = Candidates.load(store, list(fused))
+    ordered = sorted(apply_priors(fused, candidates, settings).values(), key=lambda s: -s.score)
+    return ordered, candidates
 
 
 def retrieve(
-    store: SqliteStore,
-    index: SearchIndex,
+    store: PassageStore,
+    index: PassageIndex,
     embedder: Embedder | None,
     query: str,
     settings: IndexSettings,
@@ -228,8 +229,8 @@ def retrieve(
     """Return the k passages that best answer a question.
 
     Args:
-        methods: which retrievers to fuse ("bm25", "dense"); dense is skipped when the
-            library has no vectors.
+        methods: which retrievers to fuse ("bm25", "dense"); dense is skipped without an
+            embedder, and finds nothing in a library without vectors.
         vocabulary: when given, condition synonyms are added to the BM25 query.
         query_vector: a precomputed embedding of the query (saves a model call). With
             dense_feedback on, the dense rank in each hit's ranks comes from the second,
@@ -244,51 +245,54 @@ def retrieve(
     query = query.strip()
     if not query:
         raise InvalidInput("the question is empty; type a clinical question")
-    mask = (filters or Filters()).mask(index)
-    rankings: dict[str, list[tuple[int, float]]] = {}
+    rankings: dict[str, list[tuple[str, float]]] = {}
     if "bm25" in methods:
         lexical_query = query
         if vocabulary is not None:
             lexical_query = " ".join([query, *expand_query(query, vocabulary)])
-        rankings["bm25"] = index.lexical.search(lexical_query, settings.candidates, mask)
-    use_dense = "dense" in methods and index.dense is not None and embedder is not None
-    if use_dense and embedder is not None and index.dense is not None:
+        rankings["bm25"] = index.lexical_search(lexical_query, settings.candidates, filters)
+    if "dense" in methods and embedder is not None:
         if query_vector is None:
             query_vector = embedder.embed([query])[0]
-        rankings["dense"] = index.dense.search(query_vector, settings.candidates, mask)
-    ordered = _ranked(rankings, index, settings)
-    top = [s.row for s in ordered[:FEEDBACK_PASSAGES]]
-    feedback = settings.dense_feedback > 0 and "dense" in rankings and bool(top)
-    if feedback and index.dense is not None and query_vector is not None:
-        moved = query_vector + settings.dense_feedback * index.dense.vectors[top].mean(axis=0)
+        rankings["dense"] = index.dense_search(query_vector, settings.candidates, filters)
+        if not rankings["dense"]:  # a library without vectors
+            del rankings["dense"]
+    ordered, candidates = _fused(rankings, store, settings)
+    top = [s.chunk_id for s in ordered[:FEEDBACK_PASSAGES]]
+    if settings.dense_feedback > 0 and "dense" in rankings and top and query_vector is not None:
+        found = index.vectors(top)
+        mean = sum((found[c] for c in top if c in found), np.zeros_like(query_vector)) / len(top)
+        moved = query_vector + settings.dense_feedback * mean
         norm = float(np.linalg.norm(moved))
-        if norm > 0:
-            rankings["dense"] = index.dense.search(moved / norm, settings.candidates, mask)
-            ordered = _ranked(rankings, index, settings)
-    probability: dict[int, float] = {}
+        if found and norm > 0:
+            unit: FloatMatrix = (moved / norm).astype(np.float32)
+            rankings["dense"] = index.dense_search(unit, settings.candidates, filters)
+            ordered, candidates = _fused(rankings, store, settings)
+    # The fused candidates, best first: later stages reorder or pick from these.
+    probability: dict[str, float] = {}
     if reranker is not None and settings.rerank_depth > 0 and ordered:
-        ordered, probability = _rerank(reranker, query, ordered, store, index, settings)
+        ordered, probability = _rerank(reranker, query, ordered, store, candidates, settings)
     ordered = ordered[: max(k * 5, 50)]
-    metas = store.document_metas(index.document_ids[s.row] for s in ordered)
+    docs = [candidates.document_of[s.chunk_id] for s in ordered]
     works = [
-        work_key(doc, metas[doc]) if doc in metas else doc
-        for doc in (index.document_ids[s.row] for s in ordered)
+        work_key(doc, candidates.metas[doc]) if doc in candidates.metas else doc for doc in docs
     ]
-    picked = diversify(ordered, index, k, settings, works)
-    chunks = store.get_chunks([index.chunk_ids[p.row] for p in picked])
+    vectors = index.vectors([s.chunk_id for s in ordered]) if embedder is not None else {}
+    picked = diversify(ordered, vectors, k, settings, works)
+    chunks = store.get_chunks([p.chunk_id for p in picked])
     hits = []
     for p in picked:
-        chunk = chunks.get(index.chunk_ids[p.row])
-        if chunk is None:  # removed since the index was loaded
+        chunk = chunks.get(p.chunk_id)
+        if chunk is None:  # removed since the fused candidates were read
             continue
         hits.append(
             Hit(
                 chunk=chunk,
-                document=metas[chunk.document_id],
+                document=candidates.metas[chunk.document_id],
                 document_id=chunk.document_id,
                 score=p.score,
                 ranks=p.ranks,
-                relevance=probability.get(p.row),
+                relevance=probability.get(p.chunk_id),
             )
         )
     return hits
@@ -298,28 +302,24 @@ def _rerank(
     model: RelevanceModel,
     query: str,
     ordered: list[Scored],
-    store: SqliteStore,
-    index: SearchIndex,
+    store: PassageStore,
+    candidates: Candidates,
     settings: IndexSettings,
-) -> tuple[list[Scored], dict[int, float]]:
+) -> tuple[list[Scored], dict[str, float]]:
     """The best rerank_depth candidates in the model's order (priors applied to its
     probability), then the rest in fused order below them."""
     head, rest = ordered[: settings.rerank_depth], ordered[settings.rerank_depth :]
-    chunks = store.get_chunks([index.chunk_ids[s.row] for s in head])
-    metas = store.document_metas({index.document_ids[s.row] for s in head})
-    head = [s for s in head if index.chunk_ids[s.row] in chunks]
-    texts = [
-        passage_for_model(chunks[index.chunk_ids[s.row]], metas.get(index.document_ids[s.row]))
-        for s in head
-    ]
+    chunks = store.get_chunks([s.chunk_id for s in head])
+    head = [s for s in head if s.chunk_id in chunks]
+    texts = [passage_for_model(chunks[s.chunk_id], candidates.meta(s.chunk_id)) for s in head]
     order, probabilities = rerank_order(model, query, texts, [s.score for s in head])
     by_model = {
-        head[i].row: Scored(head[i].row, probabilities[i], {**head[i].ranks, "rerank": n})
+        head[i].chunk_id: Scored(head[i].chunk_id, probabilities[i], {**head[i].ranks, "rerank": n})
         for n, i in enumerate(order, start=1)
     }
-    reranked = sorted(apply_priors(by_model, index, settings).values(), key=lambda s: -s.score)
+    reranked = sorted(apply_priors(by_model, candidates, settings).values(), key=lambda s: -s.score)
     # Candidates the model did not read stay below every one it did, in fused order.
     floor = min((s.score for s in reranked), default=0.0) * 0.5
     top = rest[0].score if rest and rest[0].score > 0 else 1.0
-    below = [Scored(s.row, floor * max(s.score, 0.0) / top, s.ranks) for s in rest]
-    return reranked + below, {head[i].row: probabilities[i] for i in range(len(head))}
+    below = [Scored(s.chunk_id, floor * max(s.score, 0.0) / top, s.ranks) for s in rest]
+    return reranked + below, {head[i].chunk_id: probabilities[i] for i in range(len(head))}

@@ -16,7 +16,7 @@ from evident.ingest.chunk import chunk_document
 from evident.ingest.normalise import content_id
 from evident.ingest.readers import reader_for
 from evident.models import Document, IngestReport, IngestResult, IngestStatus, ParsedDocument
-from evident.store.sqlite import SqliteStore
+from evident.protocols import DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _file_hash(data: bytes) -> str:
 
 
 def ingest_path(
-    store: SqliteStore,
+    store: DocumentStore,
     paths: Iterable[Path],
     *,
     max_file_mb: float = 25.0,
@@ -124,7 +124,9 @@ def ingest_path(
     return IngestReport(results=tuple(results))
 
 
-def _failed(store: SqliteStore, path: Path, reason: str, origin: str | None = None) -> IngestResult:
+def _failed(
+    store: DocumentStore, path: Path, reason: str, origin: str | None = None
+) -> IngestResult:
     if origin is None:
         origin = str(path.resolve()) if path.exists() else str(path)
     store.record_source(origin, content_hash="", status="failed", reason=reason)
@@ -132,7 +134,7 @@ def _failed(store: SqliteStore, path: Path, reason: str, origin: str | None = No
 
 
 def _ingest_file(
-    store: SqliteStore,
+    store: DocumentStore,
     path: Path,
     max_file_mb: float,
     passage_chars: int,
@@ -179,7 +181,7 @@ def _ingest_file(
 
 
 def _add_parsed(
-    store: SqliteStore,
+    store: DocumentStore,
     parsed: ParsedDocument,
     origin: str,
     previous: set[str],

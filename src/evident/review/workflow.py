@@ -34,7 +34,7 @@ from evident.models import (
     ReviewStatus,
     Statement,
 )
-from evident.protocols import Embedder, FloatMatrix, SupportModel
+from evident.protocols import Embedder, FloatMatrix, PassageStore, SupportModel
 from evident.review.match import Candidate, best_match, question_key
 from evident.review.records import (
     ANONYMOUS,
@@ -46,7 +46,6 @@ from evident.review.records import (
     User,
 )
 from evident.store.articles import ArticleStore, now
-from evident.store.sqlite import SqliteStore
 from evident.verify.support import verify_article
 
 S = ReviewStatus
@@ -206,7 +205,7 @@ class Editorial:
     """
 
     articles: ArticleStore
-    library: SqliteStore
+    library: PassageStore
     support_threshold: float
     support_model: SupportModel
     embedder: Embedder | None = None

@@ -1,5 +1,6 @@
-"""Library storage backends."""
+"""Library storage backends: SQLite (the default) and PostgreSQL (the postgres extra)."""
 
+from evident.store.sql import SqlStore
 from evident.store.sqlite import SqliteStore
 
-__all__ = ["SqliteStore"]
+__all__ = ["SqlStore", "SqliteStore"]

@@ -1,6 +1,6 @@
 """Persistence for the review stage: users, tokens, articles, revisions, the audit log, jobs.
 
-It works on the same SQLite file, connections and transactions as SqliteStore. The audit
+It works on the same database, connections and transactions as the library's SqlStore. The audit
 log and revisions have no update or delete methods, and triggers in the schema refuse
 UPDATE and DELETE on them, so history cannot be rewritten through any interface.
 """
@@ -8,7 +8,6 @@ UPDATE and DELETE on them, so history cannot be rewritten through any interface.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +28,7 @@ from evident.review.records import (
 )
 from evident.review.serialize import article_from_json, article_to_json
 from evident.store.audit import ChainCheck, seal_event, verify_chain
-from evident.store.sqlite import SqliteStore
+from evident.store.sql import Connection, Row, SqlStore
 
 
 def now() -> datetime:
@@ -40,13 +39,13 @@ def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _user(row: sqlite3.Row) -> User:
+def _user(row: Row) -> User:
     return User(
         row["user_id"], row["name"], Role(row["role"]), datetime.fromisoformat(row["created_at"])
     )
 
 
-def _record(row: sqlite3.Row) -> ArticleRecord:
+def _record(row: Row) -> ArticleRecord:
     return ArticleRecord(
         article_id=row["article_id"],
         question=row["question"],
@@ -72,7 +71,7 @@ def _record(row: sqlite3.Row) -> ArticleRecord:
     )
 
 
-def _event(row: sqlite3.Row) -> ReviewEvent:
+def _event(row: Row) -> ReviewEvent:
     return ReviewEvent(
         event_id=row["event_id"],
         article_id=row["article_id"],
@@ -87,7 +86,7 @@ def _event(row: sqlite3.Row) -> ReviewEvent:
     )
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Row) -> Job:
     return Job(
         job_id=row["job_id"],
         kind=row["kind"],
@@ -120,9 +119,9 @@ _MUTABLE = {
 
 
 class ArticleStore:
-    """Review-stage tables in the library database of a SqliteStore."""
+    """Review-stage tables in the library database of a SqlStore."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     # -- users and tokens ------------------------------------------------------
@@ -242,7 +241,7 @@ class ArticleStore:
 
     def _insert_revision(
         self,
-        tx: sqlite3.Connection,
+        tx: Connection,
         article_id: str,
         revision: int,
         author: str,
@@ -372,7 +371,7 @@ class ArticleStore:
             )
         return self._revision(row)
 
-    def _revision(self, row: sqlite3.Row) -> Revision:
+    def _revision(self, row: Row) -> Revision:
         return Revision(
             article_id=row["article_id"],
             revision=row["revision"],
@@ -448,7 +447,8 @@ class ArticleStore:
         with self.store.transaction() as tx:
             cur = tx.execute(
                 "INSERT INTO review_events(article_id, revision, actor, action, from_status, "
-                "to_status, target, comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "to_status, target, comment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING event_id",
                 (
                     article_id,
                     revision,
@@ -461,7 +461,7 @@ class ArticleStore:
                     now().isoformat(),
                 ),
             )
-            event_id = int(cur.lastrowid or 0)
+            event_id = int(cur.fetchone()[0])
             seal_event(tx, event_id)
             return event_id
 
@@ -482,8 +482,8 @@ class ArticleStore:
     def put_question_vector(self, article_id: str, model: str, vector: FloatMatrix) -> None:
         with self.store.transaction() as tx:
             tx.execute(
-                "INSERT OR REPLACE INTO question_vectors(article_id, model, vector) "
-                "VALUES (?, ?, ?)",
+                "INSERT INTO question_vectors(article_id, model, vector) VALUES (?, ?, ?) "
+                "ON CONFLICT(article_id, model) DO UPDATE SET vector=excluded.vector",
                 (article_id, model, np.asarray(vector, dtype=np.float32).tobytes()),
             )
 

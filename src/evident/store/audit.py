@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evident.store.sql import Connection, Row
+
 GENESIS = "0" * 64
 _FIELDS = (
     "event_id",
@@ -32,40 +34,20 @@ _FIELDS = (
     "created_at",
 )
 
-# Migration 6: the chain, kept append-only like the log, and a rule in the database that
-# an article's status changes only together with the review event that records it.
-CHAIN_SCHEMA = """
-CREATE TABLE audit_chain (
-    event_id INTEGER PRIMARY KEY,
-    hash TEXT NOT NULL
-);
-CREATE TRIGGER audit_chain_no_update BEFORE UPDATE ON audit_chain
-BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
-CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
-BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
-CREATE TRIGGER articles_status_audited BEFORE UPDATE OF status ON articles
-WHEN NEW.status IS NOT OLD.status AND NOT EXISTS (
-    SELECT 1 FROM review_events e
-    WHERE e.event_id = (SELECT MAX(event_id) FROM review_events WHERE article_id = NEW.article_id)
-    AND e.to_status = NEW.status
-)
-BEGIN SELECT RAISE(ABORT, 'a status change needs the review event that records it'); END
-"""
 
-
-def event_hash(previous: str, row: sqlite3.Row | dict[str, Any]) -> str:
+def event_hash(previous: str, row: Row | dict[str, Any]) -> str:
     """The chain hash of one event: sha256 of the previous hash and the event's fields."""
     fields = {name: row[name] for name in _FIELDS}
     payload = previous + json.dumps(fields, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def chain_head(conn: sqlite3.Connection) -> str:
+def chain_head(conn: Connection) -> str:
     row = conn.execute("SELECT hash FROM audit_chain ORDER BY event_id DESC LIMIT 1").fetchone()
     return str(row[0]) if row is not None else GENESIS
 
 
-def seal_event(conn: sqlite3.Connection, event_id: int) -> str:
+def seal_event(conn: Connection, event_id: int) -> str:
     """Add one just-written event to the chain (call inside its transaction)."""
     row = conn.execute("SELECT * FROM review_events WHERE event_id=?", (event_id,)).fetchone()
     digest = event_hash(chain_head(conn), row)
@@ -73,12 +55,13 @@ def seal_event(conn: sqlite3.Connection, event_id: int) -> str:
     return digest
 
 
-def migrate_chain(conn: sqlite3.Connection) -> None:
-    """Migration 6: create the chain and seal the events written before it existed."""
-    for statement in CHAIN_SCHEMA.split(";\n"):
-        if statement.strip():
-            conn.execute(statement)
-    for (event_id,) in conn.execute("SELECT event_id FROM review_events ORDER BY event_id"):
+def seal_unsealed(conn: Connection) -> None:
+    """Seal the events written before the chain existed (migration 6), oldest first."""
+    rows = conn.execute(
+        "SELECT event_id FROM review_events WHERE event_id NOT IN "
+        "(SELECT event_id FROM audit_chain) ORDER BY event_id"
+    ).fetchall()
+    for (event_id,) in rows:
         seal_event(conn, int(event_id))
 
 
@@ -95,7 +78,7 @@ class ChainCheck:
         return not self.problems
 
 
-def verify_chain(conn: sqlite3.Connection) -> ChainCheck:
+def verify_chain(conn: Connection) -> ChainCheck:
     """Recompute the chain over the whole log and report every event that breaks it."""
     check = ChainCheck()
     sealed = {int(k): str(v) for k, v in conn.execute("SELECT event_id, hash FROM audit_chain")}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
@@ -13,13 +12,13 @@ from evident.review.records import Answer, ArticleRecord
 from evident.review.serialize import article_from_json, article_to_json
 from evident.review.threads import Thread, Turn
 from evident.store.articles import now
-from evident.store.sqlite import SqliteStore
+from evident.store.sql import Row, SqlStore
 
 
 class ThreadStore:
     """Create threads, append turns, and read them back."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     def create(self, thread_id: str, audience: Audience, condition: str, owner: str) -> None:
@@ -102,7 +101,7 @@ class ThreadStore:
         return int(row[0])
 
 
-def _thread(row: sqlite3.Row, turns: tuple[Turn, ...]) -> Thread:
+def _thread(row: Row, turns: tuple[Turn, ...]) -> Thread:
     return Thread(
         thread_id=row["thread_id"],
         created_at=datetime.fromisoformat(row["created_at"]),
@@ -114,7 +113,7 @@ def _thread(row: sqlite3.Row, turns: tuple[Turn, ...]) -> Thread:
     )
 
 
-def _turn(row: sqlite3.Row, record: Callable[[str], ArticleRecord | None]) -> Turn:
+def _turn(row: Row, record: Callable[[str], ArticleRecord | None]) -> Turn:
     article_id = row["article_id"]
     answer = Answer(
         article_from_json(json.loads(row["article_json"])),
