@@ -165,8 +165,25 @@ def _native_hybrid(app: App, questions: list[Any], log: Log) -> dict[str, Any]:
 
 
 # -- serving on PostgreSQL -------------------------------------------------------------------
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children alive now."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        pending += [int(c) for c in children]
+    return total
+
+
 @contextmanager
-def _server(library: Path, url: str, workers: int, log_path: Path) -> Iterator[str]:
+def _server(library: Path, url: str, workers: int, log_path: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENT_")}
     env.update(EVIDENT_LIBRARY=str(library), EVIDENT_STORE__URL=url)
@@ -180,7 +197,7 @@ def _server(library: Path, url: str, workers: int, log_path: Path) -> Iterator[s
         try:
             if not wait_until_answering(f"{base}/health", process, 180):
                 raise RuntimeError(f"evident serve did not start; see {log_path}")
-            yield base
+            yield base, process.pid
         finally:
             stop(process, 30)
 
@@ -228,11 +245,15 @@ def serving(seconds: float, work: Path, log: Log) -> dict[str, Any]:
         bodies = [{"question": q, "fresh": True} for q in FRESH]
         out: dict[str, Any] = {"migrated_rows": report.counts}
         for workers in (1, 2):
-            with _server(library, url, workers, work / f"serve-{workers}.log") as base:
+            with _server(library, url, workers, work / f"serve-{workers}.log") as (base, pid):
                 log(f"bench scale-out: {CLIENTS} clients, fresh asks, {workers} worker(s)")
-                load_before = os.getloadavg()[0]
+                load_before, cpu_before = os.getloadavg()[0], _tree_cpu_seconds(pid)
+                t0 = time.perf_counter()
                 phase = asyncio.run(_load(base, tokens["bench-reader"], bodies, CLIENTS, seconds))
-                # Other processes on the machine compete for its cores: recorded per phase.
+                wall = time.perf_counter() - t0
+                # Other processes on the machine compete for its cores: how many cores the
+                # server's workers got, and the machine's load, are recorded per phase.
+                phase["server_cores_used"] = round((_tree_cpu_seconds(pid) - cpu_before) / wall, 2)
                 phase["load_average_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
                 out[f"fresh_{workers}_worker"] = phase
                 if workers == 2:
@@ -363,9 +384,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"{mixed['asks']['p95_ms']} | {mixed['asks']['errors']} |",
         "",
         f"Two workers against one: {s['speedup_2_vs_1']}x fresh-ask throughput (target 1.6x; "
-        f"the machine's 1-minute load average was {one['load_average_1m']} around the "
-        f"one-worker phase and {two['load_average_1m']} around the two-worker phase, on "
-        f"{m['machine']['cores']} cores shared with the 50-client load generator). "
+        f"the server's workers used {one['server_cores_used']} cores with one worker and "
+        f"{two['server_cores_used']} with two; the machine's 1-minute load average was "
+        f"{one['load_average_1m']} and {two['load_average_1m']} around the two phases, on "
+        f"{m['machine']['cores']} cores shared with the 50-client load generator and other "
+        "work). "
         f"Comments during the mixed phase: {mixed['comments_accepted']} accepted, "
         f"{mixed['comment_errors']} errors, {mixed['audit_rows_written']} audit rows written, "
         f"{mixed['audit_rows_lost']} lost; audit chain intact: {mixed['audit_chain_intact']}.",

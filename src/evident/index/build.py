@@ -230,11 +230,12 @@ def _apply_changes(
                     index.put_vectors(held, matrix.reshape(len(held), embedder.dim))
                 if on_progress:
                     on_progress(len(passages) + i + len(held), total)
-        manifest = index.commit(
-            through=through,
-            library_version=store.library_version(),
-            updated_at=datetime.now(UTC).isoformat(),
-        )
+        version = store.library_version()
+    # Committed after the read snapshot ends: a Milvus index records its manifest in the
+    # library database, which must not be written from inside a read transaction.
+    manifest = index.commit(
+        through=through, library_version=version, updated_at=datetime.now(UTC).isoformat()
+    )
     store.forget_changes(through)
     return manifest
 
@@ -361,6 +362,6 @@ def _build_milvus(
             done += len(part)
             if on_progress:
                 on_progress(done, total)
-        manifest = index.commit(updated_at=datetime.now(UTC).isoformat())
+    manifest = index.commit(updated_at=datetime.now(UTC).isoformat())  # outside the snapshot
     store.forget_changes(through)
     return manifest
