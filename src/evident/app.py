@@ -137,7 +137,9 @@ class App:
         if current is None:
             with self._lock:  # the first open only (it builds a missing index)
                 if self._index is None:
-                    self._index = open_index(self.store, self.index_dir, self.embedder)
+                    self._index = open_index(
+                        self.store, self.index_dir, self.embedder, self.settings.index
+                    )
                 current = self._index
         current.reopen_if_committed()
         if behind(self.store, current.manifest) and not self._syncing.locked():
@@ -146,6 +148,9 @@ class App:
             else:
                 self._catch_up()
         return current
+
+    def _open_index(self) -> TantivyUsearchIndex:
+        return open_index(self.store, self.index_dir, self.embedder, self.settings.index)
 
     def _catch_up(self) -> None:
         if not self._syncing.acquire(blocking=False):
@@ -161,7 +166,9 @@ class App:
     def _reopen(self) -> TantivyUsearchIndex:
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.store, self.index_dir, self.embedder)
+                self._index = open_index(
+                    self.store, self.index_dir, self.embedder, self.settings.index
+                )
             else:
                 self._index.reopen_if_committed()
             return self._index
@@ -171,16 +178,24 @@ class App:
         embed: bool = True,
         on_progress: Callable[[int, int], None] | None = None,
         rebuild: bool = False,
+        on_index: Callable[[int, int], None] | None = None,
     ) -> TantivyUsearchIndex:
         """Embed passages that lack vectors (unless embed is False) and index the changes.
 
         Searches go on answering from the last committed index meanwhile; the new one is
         switched in when it is committed.
+
+        Args:
+            on_progress: called with (embedded, to embed) after each batch.
+            rebuild: build the index from scratch (beside the current one, then swapped in).
+            on_index: called with (indexed, to index) as passages are indexed.
         """
         if embed and self.embedder is not None:
             embed_missing(self.store, self.embedder, self.settings.index.embed_batch, on_progress)
         with self._syncing:
-            sync_index(self.store, self.index_dir, self.embedder, rebuild=rebuild)
+            sync_index(
+                self.store, self.index_dir, self.embedder, rebuild=rebuild, on_progress=on_index
+            )
             if rebuild:
                 with self._lock:
                     self._index = None

@@ -20,6 +20,7 @@ from typing import TypeVar
 import numpy as np
 
 from evident import __version__
+from evident.config import IndexSettings
 from evident.errors import IndexMismatch
 from evident.index.engine import (
     FORMAT_VERSION,
@@ -164,8 +165,6 @@ def _build(
     store: SqliteStore, directory: Path, embedder: Embedder | None, on_progress: Progress | None
 ) -> IndexManifest:
     """Build the whole index beside directory, streaming the library, and swap it in."""
-    for leftover in directory.parent.glob(f"{directory.name}.tmp*"):  # from a killed build
-        shutil.rmtree(leftover, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{directory.name}.tmp-", dir=directory.parent))
     with store.snapshot():
         through = store.last_change()
@@ -256,6 +255,8 @@ def sync_index(
     with index_lock(directory, wait=wait) as held:
         if not held:
             return None
+        for leftover in directory.parent.glob(f"{directory.name}.tmp*"):  # a killed build's
+            shutil.rmtree(leftover, ignore_errors=True)
         raw = None if rebuild else read_manifest(directory)
         if raw is None:
             return _build(store, directory, embedder, on_progress)
@@ -264,9 +265,14 @@ def sync_index(
 
 
 def open_index(
-    store: SqliteStore, directory: Path, embedder: Embedder | None
+    store: SqliteStore,
+    directory: Path,
+    embedder: Embedder | None,
+    settings: IndexSettings | None = None,
 ) -> TantivyUsearchIndex:
     """Open the committed index, building it first when there is none.
+
+    settings give BM25's k1 and b (applied when searching; default: the shipped ones).
 
     Raises:
         IndexMismatch: the index was built in another format or with another embedder.
@@ -277,7 +283,8 @@ def open_index(
         raw = read_manifest(directory)
         assert raw is not None
     check_manifest(directory, raw, embedder)
-    return TantivyUsearchIndex.open(directory)
+    settings = settings or IndexSettings.model_validate({})
+    return TantivyUsearchIndex.open(directory, settings.bm25_k1, settings.bm25_b)
 
 
 def behind(store: SqliteStore, manifest: IndexManifest) -> bool:
