@@ -34,7 +34,8 @@ HEAVY_FOR_SEARCH = ("textstat", "nltk", "scipy.stats", "fastapi", "uvicorn", "mc
 
 
 def _imported(code: str, names: tuple[str, ...]) -> list[str]:
-    probe = f"import sys\n{code}\nimport json\nprint(json.dumps([m for m in {list(names)!r} if m in sys.modules]))"
+    report = f"print(json.dumps([m for m in {list(names)!r} if m in sys.modules]))"
+    probe = f"import json, sys\n{code}\n{report}"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
