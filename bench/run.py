@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench import answers, api, audiences, evaluation, llm, reliability, retrieval, support
+from bench import answers, api, audiences, evaluation, llm, reliability, retrieval, scale, support
 from bench.data import MissingData
 from bench.report import update_section, write_json
 from evident.errors import EvidentError
@@ -44,6 +44,7 @@ AREAS: dict[str, Area] = {
         reliability.TITLE, reliability.run, reliability.markdown, reliability.summary
     ),
     support.AREA: Area(support.TITLE, support.run, support.markdown, support.summary),
+    scale.AREA: Area(scale.TITLE, scale.run, scale.markdown, scale.summary),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -857,11 +858,16 @@ def _may_list(viewer: User, thread: Thread) -> bool:
     return viewer is not ANONYMOUS and bool(thread.owner) and thread.owner == viewer.name
 
 
-def make_embedder(name: str) -> Embedder | None:
-    """Return the embedder registered under name, or None for 'none' (BM25 only)."""
+def make_embedder(name: str, runtime: str = "onnx-int8") -> Embedder | None:
+    """Return the embedder registered under name, or None for 'none' (BM25 only).
+
+    runtime goes to embedders that take one (the bundled MiniLM: index.embed_runtime).
+    """
     if name == "none":
         return None
-    embedder: Embedder = backend(EMBEDDERS, name)()
+    factory = backend(EMBEDDERS, name)
+    takes_runtime = "runtime" in inspect.signature(factory).parameters
+    embedder: Embedder = factory(runtime=runtime) if takes_runtime else factory()
     return embedder
 
 
@@ -888,7 +894,7 @@ def build_app(settings: Settings) -> App:
     return App(
         settings=settings,
         store=store,
-        embedder=make_embedder(settings.index.embedder),
+        embedder=make_embedder(settings.index.embedder, settings.index.embed_runtime),
         support_model=make_support_model(settings),
         generator=make_generator(settings),
     )

@@ -211,7 +211,8 @@ def _apply_changes(
         for i in range(0, len(passages), BATCH):
             part = passages[i : i + BATCH]
             rows = store.passages_by_id(part)
-            index.remove([c for c in part if c not in {r["chunk_id"] for r in rows}])
+            present = {r["chunk_id"] for r in rows}
+            index.remove([c for c in part if c not in present])
             found = store.embeddings_by_id(embedder.name, part) if embedder else {}
             index.upsert(_indexed(rows, found))
             if on_progress:

@@ -420,9 +420,14 @@ class TantivyUsearchIndex:
         if graph is None or not chunk_ids:
             return {}
         keys = np.array([passage_key(c) for c in chunk_ids], dtype=np.uint64)
-        got: Any = graph.get(keys, dtype="f32")
+        # Ask only for held keys: usearch returns stale memory for a removed one.
+        held = np.asarray(graph.contains(keys), dtype=bool).reshape(-1)
+        if not held.any():
+            return {}
+        got: Any = graph.get(keys[held], dtype="f32")
         rows = list(got) if isinstance(got, tuple) or np.ndim(got) == 2 else [got]
-        return {c: v for c, v in zip(chunk_ids, rows, strict=True) if v is not None}
+        wanted = [c for c, h in zip(chunk_ids, held, strict=True) if h]
+        return {c: v for c, v in zip(wanted, rows, strict=True) if v is not None}
 
 
 def _chunk_ids(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> list[str]:
