@@ -3,6 +3,7 @@ leaves the last index serving, and removals and replacements are applied in plac
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from evident.app import App
 from evident.index.build import open_index, sync_index
+from evident.index.engine import TantivyUsearchIndex
 from evident.models import DocumentKind, IndexedPassage
+from evident.store.sqlite import SqliteStore
 
 NOTE_TITLE = "Night splints for plantar fasciitis"
 
@@ -191,3 +194,38 @@ def test_upsert_replaces_a_passage_held_under_the_same_id(lib: App) -> None:
 
     assert [c for c, _ in index.lexical_search("quetiapine", 5)] == [chunk_id]
     assert chunk_id not in {c for c, _ in index.lexical_search("gout", 50)}
+
+
+def test_ingest_embed_later_is_searchable_at_once_and_embeds_in_the_background(
+    library_dir: Path, sample_docs: Path
+) -> None:
+    evident = Path(sys.executable).with_name("evident")
+    env = {**os.environ, "EVIDENT_INDEX__EMBEDDER": "minilm"}
+    done = subprocess.run(
+        [
+            str(evident),
+            "--library",
+            str(library_dir),
+            "ingest",
+            str(sample_docs),
+            "--embed",
+            "later",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+
+    assert "embedding in the background" in done.stdout
+    store = SqliteStore(library_dir / "library.sqlite")
+    index = TantivyUsearchIndex.open(library_dir / "index")
+    assert index.lexical_search("gout", 5), "BM25 answers as soon as ingest returns"
+    for _ in range(600):  # the background `evident index` embeds and commits the vectors
+        manifest = json.loads((library_dir / "index" / "manifest.json").read_text())
+        if manifest["embedded"] == store.count_chunks():
+            break
+        threading.Event().wait(0.5)
+    assert manifest["embedded"] == store.count_chunks() > 0
+    assert "error" not in (library_dir / "embed.log").read_text().lower()
