@@ -1,14 +1,17 @@
 """The MiniLM encoder as an ONNX graph run by onnxruntime, built from the bundled weights.
 
 No torch and no exported file: the graph is written with onnx's helper API straight
-from the safetensors checkpoint when the embedder loads (well under a second), then its
+from the safetensors checkpoint the first time the embedder loads, then its
 matrix products are quantised to int8 (onnxruntime's dynamic quantisation) unless
-int8 is False. onnxruntime fuses attention, layer norm and GELU and runs both cores.
+int8 is False, and kept in the user cache. onnxruntime fuses attention, layer norm and
+GELU and runs both cores.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -129,30 +132,11 @@ class OnnxEncoder:
     def __init__(self, directory: Path, *, int8: bool = True, threads: int = 0) -> None:
         import onnxruntime as ort
 
-        config, weights = _read_base(directory)
-        model = _graph(config, weights)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        if int8:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            with tempfile.TemporaryDirectory() as tmp:
-                source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-                source.write_bytes(model.SerializeToString())
-                attention = [n.name for n in model.graph.node if n.name.endswith(KEEP_FLOAT)]
-                quantize_dynamic(
-                    str(source),
-                    str(target),
-                    weight_type=QuantType.QInt8,
-                    op_types_to_quantize=["MatMul"],
-                    nodes_to_exclude=attention,
-                    per_channel=True,
-                )
-                data = target.read_bytes()
-        else:
-            data = model.SerializeToString()
+        data = _model_bytes(directory, int8)
         self._session = ort.InferenceSession(data, options, providers=_providers(ort))
 
     def hidden(
@@ -165,6 +149,55 @@ class OnnxEncoder:
         )
         result: npt.NDArray[np.float32] = out[0]
         return result
+
+
+def _model_bytes(directory: Path, int8: bool) -> bytes:
+    """The serialised graph, kept in the user cache: quantising takes seconds, reading it
+    back a fraction of one. The cache key covers the weights, this code and onnxruntime."""
+    import onnxruntime as ort
+    import platformdirs
+
+    weights = directory / "model.safetensors"
+    stat = weights.stat()
+    key = hashlib.sha256(
+        f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{int8}:{ort.__version__}:"
+        f"{Path(__file__).read_bytes().hex()}".encode()
+    ).hexdigest()[:16]
+    cache = Path(platformdirs.user_cache_dir("evident")) / f"minilm-{key}.onnx"
+    if cache.is_file():
+        return cache.read_bytes()
+    data = _build(directory, int8)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.rename(cache)
+    except OSError:  # a read-only home: build it each time instead
+        pass
+    return data
+
+
+def _build(directory: Path, int8: bool) -> bytes:
+    config, weights = _read_base(directory)
+    model = _graph(config, weights)
+    if not int8:
+        data: bytes = model.SerializeToString()
+        return data
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    keep = [n.name for n in model.graph.node if n.name.endswith(KEEP_FLOAT)]
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        source.write_bytes(model.SerializeToString())
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=keep,
+            per_channel=True,
+        )
+        return target.read_bytes()
 
 
 def _providers(ort: Any) -> list[str]:
