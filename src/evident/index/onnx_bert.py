@@ -158,6 +158,8 @@ def _model_bytes(directory: Path, int8: bool) -> bytes:
     import platformdirs
 
     weights = directory / "model.safetensors"
+    if not weights.is_file():
+        _read_base(directory)  # raises BackendUnavailable saying what is missing
     stat = weights.stat()
     key = hashlib.sha256(
         f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{int8}:{ort.__version__}:"
