@@ -395,45 +395,60 @@ def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
     log("bench: scale: embedding speed …")
     results["embedding"] = _run_worker("--worker", "embed")
     chosen = sizes(limit)
+    done: list[int] = []
     for size in chosen:
-        library = root / f"library-{size}"
-        shutil.rmtree(library, ignore_errors=True)
-        log(f"bench: scale: {size:,} passages: writing the library …")
-        made = _run_worker("--worker", "make", str(library), str(size))
-        log(f"bench: scale: {size:,}: indexing ({made['store_seconds']:.0f} s to store) …")
-        indexed = _run_worker("--worker", "index", str(library))
-        log(f"bench: scale: {size:,}: indexed in {indexed['index_seconds']:.0f} s; serving …")
-        served = _run_worker("--worker", "serve", str(library))
-        on_disk = _bytes(library / "index") + _bytes(library / "library.sqlite")
-        row: dict[str, Any] = {
-            "passages": made["passages"],
-            "store_seconds": round(made["store_seconds"], 1),
-            "index_seconds": round(indexed["index_seconds"], 1),
-            "index_passages_per_s": round(made["passages"] / indexed["index_seconds"], 1),
-            "build_peak_rss_mb": round(indexed["peak_rss_mb"], 1),
-            "serving_rss_mb": round(served["serving_rss_mb"], 1),
-            "serving_peak_rss_mb": round(served["peak_rss_mb"], 1),
-            "bytes_per_1000_passages": {
-                "index": round(_bytes(library / "index") / made["passages"] * 1000),
-                "total": round(on_disk / made["passages"] * 1000),
-            },
-            "search_ms": {k: round(v, 1) for k, v in served["search_ms"].items()},
-            "ask_ms": {k: round(v, 1) for k, v in served["ask_ms"].items()},
-            "ann_recall@10": served["ann_recall@10"],
-        }
-        results["sizes"][str(size)] = row
-        log(f"bench: scale: {size:,}: {json.dumps(row)}")
+        try:
+            _one_size(root, size, results, log)
+        except (RuntimeError, OSError) as exc:  # report the sizes that ran, and why not
+            log(f"bench: scale: {size:,} passages did not complete: {exc}")
+            results.setdefault("failed_sizes", {})[str(size)] = str(exc)[-500:]
+            break
+        done.append(size)
         if size == chosen[0]:
-            results["cli_start_s"] = cli_start(library)
-    largest = root / f"library-{chosen[-1]}"
-    log(f"bench: scale: adding {INCREMENTAL_DOCUMENTS} documents to {chosen[-1]:,} passages …")
+            results["cli_start_s"] = cli_start(root / f"library-{size}")
+        (root / "partial.json").write_text(json.dumps(results, indent=1))
+    if not done:
+        raise RuntimeError("no library size completed; see the log")
+    largest = root / f"library-{done[-1]}"
+    log(f"bench: scale: adding {INCREMENTAL_DOCUMENTS} documents to {done[-1]:,} passages …")
     inc = _run_worker("--worker", "incremental", str(largest))
-    inc["into_passages"] = chosen[-1]
+    inc["into_passages"] = done[-1]
     results["incremental"] = {
         k: (round(v, 1) if isinstance(v, float) else v) for k, v in inc.items()
     }
     results["projection"] = project(results["sizes"])
     return results
+
+
+def _one_size(root: Path, size: int, results: dict[str, Any], log: Log) -> None:
+    """Write, index and serve one library size; its row goes into results["sizes"]."""
+    library = root / f"library-{size}"
+    shutil.rmtree(library, ignore_errors=True)
+    log(f"bench: scale: {size:,} passages: writing the library …")
+    made = _run_worker("--worker", "make", str(library), str(size))
+    log(f"bench: scale: {size:,}: indexing ({made['store_seconds']:.0f} s to store) …")
+    indexed = _run_worker("--worker", "index", str(library))
+    log(f"bench: scale: {size:,}: indexed in {indexed['index_seconds']:.0f} s; serving …")
+    served = _run_worker("--worker", "serve", str(library))
+    on_disk = _bytes(library / "index") + _bytes(library / "library.sqlite")
+    row: dict[str, Any] = {
+        "passages": made["passages"],
+        "store_seconds": round(made["store_seconds"], 1),
+        "index_seconds": round(indexed["index_seconds"], 1),
+        "index_passages_per_s": round(made["passages"] / indexed["index_seconds"], 1),
+        "build_peak_rss_mb": round(indexed["peak_rss_mb"], 1),
+        "serving_rss_mb": round(served["serving_rss_mb"], 1),
+        "serving_peak_rss_mb": round(served["peak_rss_mb"], 1),
+        "bytes_per_1000_passages": {
+            "index": round(_bytes(library / "index") / made["passages"] * 1000),
+            "total": round(on_disk / made["passages"] * 1000),
+        },
+        "search_ms": {k: round(v, 1) for k, v in served["search_ms"].items()},
+        "ask_ms": {k: round(v, 1) for k, v in served["ask_ms"].items()},
+        "ann_recall@10": served["ann_recall@10"],
+    }
+    results["sizes"][str(size)] = row
+    log(f"bench: scale: {size:,}: {json.dumps(row)}")
 
 
 def project(rows: dict[str, Any], to: int = 10_000_000) -> dict[str, Any]:
@@ -473,6 +488,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"{r['search_ms']['p50']} / {r['search_ms']['p95']} | "
             f"{r['ask_ms']['p50']} / {r['ask_ms']['p95']} | {r['ann_recall@10']} |"
         )
+    for size, reason in results.get("failed_sizes", {}).items():
+        lines.append(f"| {int(size):,} | did not complete: {reason[-200:]} |")
     inc = results["incremental"]
     lines += [
         "",
