@@ -23,6 +23,7 @@ from bench import (
     llm,
     reliability,
     retrieval,
+    scale,
     scale_out,
     support,
 )
@@ -54,6 +55,7 @@ AREAS: dict[str, Area] = {
         reliability.TITLE, reliability.run, reliability.markdown, reliability.summary
     ),
     support.AREA: Area(support.TITLE, support.run, support.markdown, support.summary),
+    scale.AREA: Area(scale.TITLE, scale.run, scale.markdown, scale.summary),
     scale_out.AREA: Area(scale_out.TITLE, scale_out.run, scale_out.markdown, scale_out.summary),
 }
 
