@@ -25,6 +25,7 @@ from bench import (
     reliability,
     rerank,
     retrieval,
+    scale,
     scale_out,
     support,
 )
@@ -58,6 +59,7 @@ AREAS: dict[str, Area] = {
     support.AREA: Area(support.TITLE, support.run, support.markdown, support.summary),
     rerank.AREA: Area(rerank.TITLE, rerank.run, rerank.markdown, rerank.summary),
     consumer.AREA: Area(consumer.TITLE, consumer.run, consumer.markdown, consumer.summary),
+    scale.AREA: Area(scale.TITLE, scale.run, scale.markdown, scale.summary),
     scale_out.AREA: Area(scale_out.TITLE, scale_out.run, scale_out.markdown, scale_out.summary),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -188,16 +189,22 @@ class App:
         embed: bool = True,
         on_progress: Callable[[int, int], None] | None = None,
         rebuild: bool = False,
+        on_index: Callable[[int, int], None] | None = None,
     ) -> TantivyUsearchIndex | MilvusIndex:
         """Embed passages that lack vectors (unless embed is False) and index the changes.
 
         Searches go on answering from the last committed index meanwhile; the new one is
         switched in when it is committed.
+
+        Args:
+            on_progress: called with (embedded, to embed) after each batch.
+            rebuild: build the index from scratch (beside the current one, then swapped in).
+            on_index: called with (indexed, to index) as passages are indexed.
         """
         if embed and self.embedder is not None:
             embed_missing(self.store, self.embedder, self.settings.index.embed_batch, on_progress)
         with self._syncing:
-            self._sync_index(rebuild=rebuild)
+            self._sync_index(rebuild=rebuild, on_progress=on_index)
             if rebuild:
                 with self._lock:
                     self._index = None
@@ -209,9 +216,15 @@ class App:
             return open_milvus(
                 self.store, self.settings.index, self.settings.library, self.embedder
             )
-        return open_index(self.store, self.index_dir, self.embedder)
+        return open_index(self.store, self.index_dir, self.embedder, self.settings.index)
 
-    def _sync_index(self, *, rebuild: bool = False, wait: bool = True) -> IndexManifest | None:
+    def _sync_index(
+        self,
+        *,
+        rebuild: bool = False,
+        wait: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> IndexManifest | None:
         if self.settings.index.backend == "milvus":
             return sync_milvus(
                 self.store,
@@ -220,8 +233,16 @@ class App:
                 self.embedder,
                 rebuild=rebuild,
                 wait=wait,
+                on_progress=on_progress,
             )
-        return sync_index(self.store, self.index_dir, self.embedder, rebuild=rebuild, wait=wait)
+        return sync_index(
+            self.store,
+            self.index_dir,
+            self.embedder,
+            rebuild=rebuild,
+            wait=wait,
+            on_progress=on_progress,
+        )
 
     # -- service functions -----------------------------------------------------
     def ingest(
@@ -987,11 +1008,16 @@ def make_store(settings: Settings) -> SqlStore:
     return SqliteStore(settings.library / "library.sqlite")
 
 
-def make_embedder(name: str) -> Embedder | None:
-    """Return the embedder registered under name, or None for 'none' (BM25 only)."""
+def make_embedder(name: str, runtime: str = "onnx-int8") -> Embedder | None:
+    """Return the embedder registered under name, or None for 'none' (BM25 only).
+
+    runtime goes to embedders that take one (the bundled MiniLM: index.embed_runtime).
+    """
     if name == "none":
         return None
-    embedder: Embedder = backend(EMBEDDERS, name)()
+    factory = backend(EMBEDDERS, name)
+    takes_runtime = "runtime" in inspect.signature(factory).parameters
+    embedder: Embedder = factory(runtime=runtime) if takes_runtime else factory()
     return embedder
 
 
@@ -1024,7 +1050,7 @@ def build_app(settings: Settings) -> App:
     return App(
         settings=settings,
         store=store,
-        embedder=make_embedder(settings.index.embedder),
+        embedder=make_embedder(settings.index.embedder, settings.index.embed_runtime),
         support_model=make_support_model(settings),
         relevance_model=make_relevance_model(settings),
         generator=make_generator(settings),

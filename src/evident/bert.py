@@ -110,12 +110,17 @@ def _read_base(directory: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def load_base_model(directory: Path) -> BertModel:
     config, weights = _read_base(directory)
+    return build_model(config, weights, embedding_tokenizer(directory))
+
+
+def embedding_tokenizer(directory: Path) -> Tokenizer:
+    """The bundled tokenizer as sentence-transformers runs it for embeddings."""
     st_config = json.loads((directory / "sentence_bert_config.json").read_text())
     tokenizer = _tokenizer(directory)
     # tokenizer.json has truncation at 128 and fixed padding to 128 baked in, but
     # sentence-transformers truncates at max_seq_length (256); we never pad (see encode).
     tokenizer.enable_truncation(max_length=int(st_config["max_seq_length"]))
-    return build_model(config, weights, tokenizer)
+    return tokenizer
 
 
 def _tokenizer(directory: Path) -> Tokenizer:

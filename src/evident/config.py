@@ -62,6 +62,11 @@ class IndexSettings(BaseModel):
         "minilm", description="Embedder backend name ('minilm', or 'none' for BM25 only)."
     )
     embed_batch: int = Field(64, description="Passages embedded per batch.")
+    embed_runtime: Literal["onnx-int8", "onnx", "numpy"] = Field(
+        "onnx-int8",
+        description="How the bundled MiniLM runs: 'onnx-int8' (onnxruntime, int8 weight "
+        "products; fastest), 'onnx' (float) or 'numpy' (the reference; slowest).",
+    )
     # k1 0.6 and b 1.0 (were 1.2 and 0.75): a term repeated within a passage counts for
     # less and a long passage does not win on length alone. Chosen on BioASQ 7B-9B
     # together with the stop words in index/lexical.py; see docs/benchmarks.md.

@@ -21,6 +21,7 @@ from evident.app import App, build_app
 from evident.config import load_settings
 from evident.errors import Conflict, NotFound
 from evident.models import DocumentKind, DocumentMeta
+from evident.protocols import DocumentStore, PassageStore
 from evident.review.records import Job, JobStatus, Role
 from evident.store.articles import ArticleStore, now
 from evident.store.sql import SqlStore
@@ -491,3 +492,39 @@ def test_backup_while_writing_restores_to_exactly_what_it_recorded(
     assert target.store.count_documents() == summary["documents"] == 3
     assert target.answer(QUESTION).source == "published"
     target.store.close()
+
+
+def test_both_backends_play_every_store_role(store: SqlStore) -> None:
+    assert isinstance(store, PassageStore)
+    assert isinstance(store, DocumentStore)
+
+
+def test_without_the_postgres_extra_the_error_gives_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sys
+
+    from evident.errors import BackendUnavailable
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    settings = load_settings(library=tmp_path / "library")
+    settings.store.url = "postgresql://evident@127.0.0.1:1/evident"
+
+    with pytest.raises(BackendUnavailable) as info:
+        build_app(settings)
+
+    assert str(info.value) == (
+        "the PostgreSQL store needs the postgres extra; install it with "
+        "`pip install 'evident[postgres]'` (or `.venv/bin/pip install psycopg[binary]==3.3.9 "
+        "psycopg-pool==3.3.3` in a source checkout)"
+    )
+
+
+def test_a_store_url_that_is_not_postgresql_is_refused_with_the_fix(tmp_path: Path) -> None:
+    from evident.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as info:
+        load_settings(library=tmp_path, store={"url": "mysql://db/evident"})
+
+    assert "setting store.url = 'mysql://db/evident'" in str(info.value)
+    assert "postgresql://USER:PASSWORD@HOST:PORT/DATABASE" in str(info.value)

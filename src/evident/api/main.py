@@ -42,6 +42,8 @@ def create_api(app: App) -> FastAPI:
         yield
 
     api = _make_api(lifespan)
+    # Requests never wait for indexing: a stale index is brought up to date in a thread.
+    app.background_sync = True
     api.state.evident = app
     return api
 

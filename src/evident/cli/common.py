@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,11 +14,14 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 
-from evident.app import App, build_app
 from evident.config import load_settings
 from evident.review.records import Role, User
+
+if TYPE_CHECKING:
+    from evident.app import App
 
 cli = typer.Typer(
     help="evident: guideline-first clinical answers with a citation after every statement.",
@@ -57,6 +60,9 @@ class State:
 
     def app(self) -> App:
         if self._app is None:
+            # Imported here: the App brings every stage, which --help never needs.
+            from evident.app import build_app
+
             self._app = build_app(load_settings(library=self.library))
         return self._app
 
@@ -109,6 +115,8 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         console=err,
         transient=False,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,12 +22,51 @@ from evident.cli.common import (
 from evident.models import DocumentKind, Filters, IngestStatus
 
 
+class EmbedWhen(StrEnum):
+    NOW = "now"
+    LATER = "later"
+
+
+def _embed_in_background(library: Path) -> None:
+    """Start `evident index` on its own (it outlives this command) to embed the rest."""
+    log = library / "embed.log"
+    with open(log, "ab") as handle:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from evident.cli import main; main()",
+                "--library",
+                str(library),
+                "index",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=handle,
+            start_new_session=True,
+        )
+    out.print(
+        f"searchable now with BM25; embedding in the background (process {worker.pid}, "
+        f"progress in {log}). Dense search joins in when it finishes; `evident index` "
+        "resumes it if it stops.",
+        soft_wrap=True,
+    )
+
+
 @cli.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to add.")],
     no_embed: Annotated[
         bool, typer.Option("--no-embed", help="Build the BM25 index only; embed later.")
     ] = False,
+    embed: Annotated[
+        EmbedWhen,
+        typer.Option(
+            "--embed",
+            help="now: embed, then index (default). later: index for BM25 now and embed in "
+            "a background process (for big imports; `evident index` resumes or finishes it).",
+        ),
+    ] = EmbedWhen.NOW,
     force: Annotated[
         bool,
         typer.Option(
@@ -48,7 +90,15 @@ def ingest(
         def embedded(done: int, total: int) -> None:
             progress.update(embed_task, completed=done, total=total, description="embedding")
 
-        app.refresh_index(embed=not no_embed, on_progress=embedded)
+        now = not no_embed and embed is EmbedWhen.NOW
+        index_task = progress.add_task("indexing", total=None)
+
+        def indexed(done: int, total: int) -> None:
+            progress.update(index_task, completed=done, total=total, description="indexing")
+
+        app.refresh_index(embed=now, on_progress=embedded, on_index=indexed)
+    if embed is EmbedWhen.LATER and not no_embed and app.embedder is not None:
+        _embed_in_background(app.settings.library)
     table = Table(title="Ingest summary", show_edge=False)
     for column in ("added", "unchanged", "duplicate", "failed"):
         table.add_column(column, justify="right")

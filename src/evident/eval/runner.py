@@ -108,7 +108,9 @@ class EvalContext:
         if self._app is not None:
             return self._app.embedder
         if not self._embedder_made:
-            self._embedder = make_embedder(self.settings.index.embedder)
+            self._embedder = make_embedder(
+                self.settings.index.embedder, self.settings.index.embed_runtime
+            )
             self._embedder_made = True
         return self._embedder
 

@@ -168,8 +168,6 @@ def _build(
     store: SqlStore, directory: Path, embedder: Embedder | None, on_progress: Progress | None
 ) -> IndexManifest:
     """Build the whole index beside directory, streaming the library, and swap it in."""
-    for leftover in directory.parent.glob(f"{directory.name}.tmp*"):  # from a killed build
-        shutil.rmtree(leftover, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{directory.name}.tmp-", dir=directory.parent))
     with store.snapshot():
         through = store.last_change()
@@ -216,7 +214,8 @@ def _apply_changes(
         for i in range(0, len(passages), BATCH):
             part = passages[i : i + BATCH]
             rows = store.passages_by_id(part)
-            index.remove([c for c in part if c not in {r["chunk_id"] for r in rows}])
+            present = {r["chunk_id"] for r in rows}
+            index.remove([c for c in part if c not in present])
             found = store.embeddings_by_id(embedder.name, part) if embedder else {}
             index.upsert(_indexed(rows, found))
             if on_progress:
@@ -230,11 +229,12 @@ def _apply_changes(
                     index.put_vectors(held, matrix.reshape(len(held), embedder.dim))
                 if on_progress:
                     on_progress(len(passages) + i + len(held), total)
-        manifest = index.commit(
-            through=through,
-            library_version=store.library_version(),
-            updated_at=datetime.now(UTC).isoformat(),
-        )
+        version = store.library_version()
+    # Committed after the read snapshot ends: a Milvus index records its manifest in the
+    # library database, which must not be written from inside a read transaction.
+    manifest = index.commit(
+        through=through, library_version=version, updated_at=datetime.now(UTC).isoformat()
+    )
     store.forget_changes(through)
     return manifest
 
@@ -260,6 +260,8 @@ def sync_index(
     with index_lock(directory, wait=wait) as held:
         if not held:
             return None
+        for leftover in directory.parent.glob(f"{directory.name}.tmp*"):  # a killed build's
+            shutil.rmtree(leftover, ignore_errors=True)
         raw = None if rebuild else read_manifest(directory)
         if raw is None:
             return _build(store, directory, embedder, on_progress)
@@ -267,8 +269,15 @@ def sync_index(
         return _apply_changes(store, TantivyUsearchIndex.open(directory), embedder, on_progress)
 
 
-def open_index(store: SqlStore, directory: Path, embedder: Embedder | None) -> TantivyUsearchIndex:
+def open_index(
+    store: SqlStore,
+    directory: Path,
+    embedder: Embedder | None,
+    settings: IndexSettings | None = None,
+) -> TantivyUsearchIndex:
     """Open the committed index, building it first when there is none.
+
+    settings give BM25's k1 and b (applied when searching; default: the shipped ones).
 
     Raises:
         IndexMismatch: the index was built in another format or with another embedder.
@@ -279,7 +288,8 @@ def open_index(store: SqlStore, directory: Path, embedder: Embedder | None) -> T
         raw = read_manifest(directory)
         assert raw is not None
     check_manifest(directory, raw, embedder)
-    return TantivyUsearchIndex.open(directory)
+    settings = settings or IndexSettings.model_validate({})
+    return TantivyUsearchIndex.open(directory, settings.bm25_k1, settings.bm25_b)
 
 
 def behind(store: SqlStore, manifest: IndexManifest) -> bool:
@@ -361,6 +371,6 @@ def _build_milvus(
             done += len(part)
             if on_progress:
                 on_progress(done, total)
-        manifest = index.commit(updated_at=datetime.now(UTC).isoformat())
+    manifest = index.commit(updated_at=datetime.now(UTC).isoformat())  # outside the snapshot
     store.forget_changes(through)
     return manifest

@@ -9,6 +9,7 @@ mid-write leaves the last committed version as it was.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -31,13 +32,15 @@ FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 # Below this many vectors dense search is exact (a scan of float16 rows is a few
-# milliseconds); above it, HNSW. Connectivity and expansion were tuned on 100k
-# MiniLM vectors for recall@10 >= 0.98 against exact search (bench/scale.py).
+# milliseconds); above it, HNSW. Search expansion 400: on clustered vectors
+# (bench/scale.py) recall@10 against exact search was 0.91 at 64, 0.97 at 160, 0.99 at 400.
 EXACT_BELOW = 20_000
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
-EXPANSION_SEARCH = 160
+EXPANSION_SEARCH = 400
 WRITER_HEAP = 64_000_000
+# How many of Tantivy's best matches (times k) are rescored with the tuned BM25.
+RESCORE_DEPTH = 1
 
 
 @dataclass(frozen=True)
@@ -83,15 +86,31 @@ def passage_key(chunk_id: str) -> int:
     return int(chunk_id[:15], 16)
 
 
+def _tail(chunk_id: str) -> int:
+    """The rest of a 20-hex-digit chunk id after its key (-1 for any other id)."""
+    if len(chunk_id) == 20 and chunk_id == chunk_id.lower():
+        try:
+            return int(chunk_id[15:], 16)
+        except ValueError:
+            return -1
+    return -1
+
+
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("chunk_id", stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_unsigned_field("key", stored=True, indexed=True)
+    # Chunk ids (20 hex digits) are also kept as two numbers in fast (columnar) fields, so
+    # a search maps hits to ids without reading stored documents.
+    builder.add_unsigned_field("key", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("tail", fast=True)
     builder.add_text_field("kind", tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("year", indexed=True, fast=True)
     # Passages are tokenised in Python (lexical.tokenize: stop words, Snowball stems) and
     # indexed as whitespace-joined stems, so Tantivy sees exactly the tuned tokens.
-    builder.add_text_field("text", tokenizer_name="stems", index_option="freq")
+    # Stored too: the best matches are rescored with BM25's tuned k1 and b (Tantivy's own
+    # scoring has k1 1.2 and b 0.75 built in), which needs their term counts.
+    builder.add_text_field("text", stored=True, tokenizer_name="stems", index_option="freq")
+    builder.add_unsigned_field("length", fast=True)
     return builder.build()
 
 
@@ -128,9 +147,13 @@ def _filter_query(filters: Filters | None) -> tantivy.Query | None:
 class TantivyUsearchIndex:
     """A PassageIndex in one folder (see the module docstring)."""
 
-    def __init__(self, directory: Path, manifest: IndexManifest) -> None:
+    def __init__(
+        self, directory: Path, manifest: IndexManifest, k1: float = 0.6, b: float = 1.0
+    ) -> None:
         self.directory = directory
         self.manifest = manifest
+        self.k1, self.b = k1, b
+        self._lengths: tuple[tantivy.Searcher, float] | None = None
         self._lexical = _open_lexical(directory / "lexical")
         self._graph = self._open_graph(manifest)
         self._stamp = self._manifest_stamp()
@@ -148,12 +171,12 @@ class TantivyUsearchIndex:
         return cls(directory, manifest)
 
     @classmethod
-    def open(cls, directory: Path) -> TantivyUsearchIndex:
-        """Open the last committed version of the index in directory."""
+    def open(cls, directory: Path, k1: float = 0.6, b: float = 1.0) -> TantivyUsearchIndex:
+        """Open the last committed version of the index in directory (k1, b: BM25's)."""
         raw = read_manifest(directory)
         if raw is None:
             raise FileNotFoundError(directory / MANIFEST)
-        return cls(directory, IndexManifest(**raw))
+        return cls(directory, IndexManifest(**raw), k1, b)
 
     def _open_graph(self, manifest: IndexManifest) -> VectorGraph | None:
         if not manifest.vectors:
@@ -219,9 +242,12 @@ class TantivyUsearchIndex:
             doc = tantivy.Document()
             doc.add_text("chunk_id", passage.chunk_id)
             doc.add_unsigned("key", passage_key(passage.chunk_id))
+            doc.add_integer("tail", _tail(passage.chunk_id))
             doc.add_text("kind", str(passage.kind))
             doc.add_integer("year", int(passage.year or 0))
-            doc.add_text("text", " ".join(tokens))
+            # Two spaces between stems: str.count(" stem ") then counts every occurrence.
+            doc.add_text("text", "  ".join(tokens))
+            doc.add_unsigned("length", len(tokens))
             writer.add_document(doc)
         with_vectors = [p for p in passages if p.vector is not None]
         self.put_vectors(
@@ -311,8 +337,42 @@ class TantivyUsearchIndex:
                 [(tantivy.Occur.Must, query_), (tantivy.Occur.Must, restrict)]
             )
         searcher = self._lexical.searcher()
-        hits = searcher.search(query_, k, count=False).hits
-        return [(searcher.doc(a)["chunk_id"][0], float(s)) for s, a in hits if s > 0]
+        # Tantivy's top passages by its own BM25, rescored with the tuned k1 and b.
+        depth = k * RESCORE_DEPTH
+        addresses = [a for s, a in searcher.search(query_, depth, count=False).hits if s > 0]
+        if not addresses:
+            return []
+        scores = self._bm25(searcher, tokens, addresses)
+        order = np.argsort(-scores, kind="stable")[:k]
+        ids = _chunk_ids(searcher, [addresses[i] for i in order])
+        return [(cid, float(scores[i])) for cid, i in zip(ids, order, strict=True)]
+
+    def _bm25(
+        self, searcher: tantivy.Searcher, tokens: list[str], addresses: list[tantivy.DocAddress]
+    ) -> npt.NDArray[np.float64]:
+        """BM25 (Lucene's idf, as bm25s) of the passages for the query tokens."""
+        n = searcher.num_docs
+        if self._lengths is None or self._lengths[0] is not searcher:
+            total = searcher.aggregate(
+                tantivy.Query.all_query(), {"total": {"sum": {"field": "length"}}}
+            )
+            self._lengths = (searcher, float(total["total"]["value"] or 0.0) / max(n, 1))
+        average = max(self._lengths[1], 1e-9)
+        weights = {
+            t: math.log(1 + (n - df + 0.5) / (df + 0.5))
+            for t in set(tokens)
+            for df in [searcher.doc_freq("text", t)]
+        }
+        lengths = np.array(searcher.fast_field_values("length", addresses), dtype=np.float64)
+        norm = self.k1 * (1 - self.b + self.b * lengths / average)
+        scores = np.zeros(len(addresses), dtype=np.float64)
+        needles = [(f" {t} ", weights[t]) for t in tokens]
+        for i, address in enumerate(addresses):
+            text = f" {searcher.doc(address)['text'][0]} "
+            for needle, weight in needles:
+                if tf := text.count(needle):
+                    scores[i] += weight * tf / (tf + norm[i])
+        return scores
 
     def dense_search(
         self, vector: FloatMatrix, k: int, filters: Filters | None = None
@@ -345,10 +405,9 @@ class TantivyUsearchIndex:
                 [(tantivy.Occur.Must, query), (tantivy.Occur.Must, restrict)]
             )
         searcher = self._lexical.searcher()
-        ids: dict[int, str] = {}
-        for _, address in searcher.search(query, len(keys), count=False).hits:
-            doc = searcher.doc(address)
-            ids[int(doc["key"][0])] = doc["chunk_id"][0]
+        addresses = [a for _, a in searcher.search(query, len(keys), count=False).hits]
+        held = searcher.fast_field_values("key", addresses)
+        ids = dict(zip(held, _chunk_ids(searcher, addresses), strict=True))
         return [
             (ids[key], 1.0 - float(distance))
             for key, distance in zip(keys, matches.distances, strict=True)
@@ -361,9 +420,26 @@ class TantivyUsearchIndex:
         if graph is None or not chunk_ids:
             return {}
         keys = np.array([passage_key(c) for c in chunk_ids], dtype=np.uint64)
-        got: Any = graph.get(keys, dtype="f32")
+        # Ask only for held keys: usearch returns stale memory for a removed one.
+        held = np.asarray(graph.contains(keys), dtype=bool).reshape(-1)
+        if not held.any():
+            return {}
+        got: Any = graph.get(keys[held], dtype="f32")
         rows = list(got) if isinstance(got, tuple) or np.ndim(got) == 2 else [got]
-        return {c: v for c, v in zip(chunk_ids, rows, strict=True) if v is not None}
+        wanted = [c for c, h in zip(chunk_ids, held, strict=True) if h]
+        return {c: v for c, v in zip(wanted, rows, strict=True) if v is not None}
+
+
+def _chunk_ids(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> list[str]:
+    """Return the chunk ids of hits, from fast fields (stored documents only for odd ids)."""
+    keys = searcher.fast_field_values("key", addresses)
+    tails = searcher.fast_field_values("tail", addresses)
+    return [
+        f"{key:015x}{tail:05x}"
+        if isinstance(tail, int) and tail >= 0
+        else searcher.doc(a)["chunk_id"][0]
+        for key, tail, a in zip(keys, tails, addresses, strict=True)
+    ]
 
 
 def _write_manifest(directory: Path, manifest: IndexManifest) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-import bm25s
 import Stemmer
 
 # Bumped whenever tokenize() changes, so an index built with other tokens is rebuilt.
@@ -38,6 +37,8 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-case, drop English stop words and stem: the same for passages and queries."""
+    import bm25s  # here: it loads scipy.sparse, which commands that never search skip
+
     out = bm25s.tokenize(
         list(texts), stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False
     )

@@ -219,7 +219,9 @@ class MilvusIndex:
             self.client.delete(self.collection, ids=list(chunk_ids))
 
     def commit(self, **changes: Any) -> IndexManifest:
-        """Record what the collection now reflects (its writes are already visible)."""
+        """Seal the writes into indexed segments and record what the collection now
+        reflects (writes are visible before, but searched unindexed until flushed)."""
+        self.client.flush(self.collection)
         stats = self.client.query(self.collection, filter="", output_fields=["count(*)"])
         passages = int(stats[0]["count(*)"])
         embedded = 0
