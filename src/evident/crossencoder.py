@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -32,12 +33,16 @@ class ModelMismatch(BackendUnavailable):
     """A model's files do not match its stamp, or the stamp is not one this code reads."""
 
 
+Runtime = Literal["onnx-int8", "numpy"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Loaded:
     model: Any  # evident.bert.BertModel; imported lazily to keep start-up light
     head_w: FloatMatrix
     head_b: FloatMatrix
     temperature: float
+    session: Any = None  # an onnxruntime session over the same weights, or None
 
 
 def read_stamp(directory: Path, name: str, labels: tuple[str, ...]) -> dict[str, Any]:
@@ -83,10 +88,20 @@ class CrossEncoderModel:
 
     name: str
     labels: tuple[str, ...]
+    default_runtime: Runtime = "onnx-int8"
 
-    def __init__(self, directory: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self, directory: Path | None = None, batch_size: int = 32, runtime: Runtime | None = None
+    ) -> None:
+        """Args:
+        runtime: "onnx-int8" runs the encoder in onnxruntime with its weight products
+            quantised to int8 (about twice as fast on two cores; probabilities within about
+            0.05 of numpy's, a test checks); "numpy" is the exact reference. Default: the
+            model's default_runtime.
+        """
         self.directory = directory or MODELS / self.name
         self.batch_size = batch_size
+        self.runtime: Runtime = runtime or self.default_runtime
         self._loaded: _Loaded | None = None
 
     @property
@@ -97,7 +112,7 @@ class CrossEncoderModel:
     def _load(self) -> _Loaded:
         if self._loaded is None:
             stamp = self.stamp
-            key = (self.directory, str(stamp["weights_sha256"]))
+            key = (self.directory, f"{stamp['weights_sha256']}:{self.runtime}")
             # Locked so concurrent requests don't each load the weights.
             with _CACHE_LOCK:
                 if key not in _CACHE:
@@ -107,7 +122,12 @@ class CrossEncoderModel:
 
                     weights = load_file(str(self.directory / "weights.safetensors"))
                     model, head_w, head_b = load_cross_encoder(weights, int(stamp["max_length"]))
-                    _CACHE[key] = _Loaded(model, head_w, head_b, float(stamp["temperature"]))
+                    session = None
+                    if self.runtime == "onnx-int8":
+                        session = _onnx_session(weights, str(stamp["weights_sha256"]))
+                    _CACHE[key] = _Loaded(
+                        model, head_w, head_b, float(stamp["temperature"]), session
+                    )
                 self._loaded = _CACHE[key]
         return self._loaded
 
@@ -126,10 +146,76 @@ class CrossEncoderModel:
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             batch = [encoded[i] for i in rows]
-            x, starts = encode(loaded.model, [e.ids for e in batch], [e.type_ids for e in batch])
-            logits = mean_pool(x, starts) @ loaded.head_w + loaded.head_b
+            if loaded.session is not None:
+                pooled = _onnx_pooled(
+                    loaded.session, [e.ids for e in batch], [e.type_ids for e in batch]
+                )
+            else:
+                x, starts = encode(
+                    loaded.model, [e.ids for e in batch], [e.type_ids for e in batch]
+                )
+                pooled = mean_pool(x, starts)
+            logits = pooled @ loaded.head_w + loaded.head_b
             logits /= np.float32(loaded.temperature)
             logits -= logits.max(axis=1, keepdims=True)
             np.exp(logits, out=logits)
             out[rows] = logits / logits.sum(axis=1, keepdims=True)
         return out
+
+
+def _onnx_session(weights: dict[str, Any], digest: str) -> Any:
+    """An onnxruntime session over the base MiniLM merged with a model's weights, its
+    matrix products quantised to int8; the graph is kept in the user cache (building and
+    quantising it takes seconds, reading it back a fraction of one)."""
+    import onnxruntime as ort
+    import platformdirs
+
+    from evident.bert import _read_base, model_dir
+    from evident.index import onnx_bert
+
+    code = hashlib.sha256(Path(onnx_bert.__file__).read_bytes()).hexdigest()[:12]
+    key = hashlib.sha256(f"{digest}:{code}:{ort.__version__}".encode()).hexdigest()[:16]
+    cache = Path(platformdirs.user_cache_dir("evident")) / f"cross-encoder-{key}.onnx"
+    if cache.is_file():
+        data = cache.read_bytes()
+    else:
+        config, base = _read_base(model_dir())
+        merged = {k: np.asarray(v, dtype=np.float32) for k, v in {**base, **weights}.items()}
+        data = onnx_bert.serialise(onnx_bert._graph(config, merged, pairs=True), int8=True)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_suffix(f".{os.getpid()}.partial")
+            partial.write_bytes(data)
+            partial.rename(cache)
+        except OSError:  # a read-only home: build it each time instead
+            pass
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(data, options, providers=onnx_bert._providers(ort))
+
+
+def _onnx_pooled(
+    session: Any, ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]]
+) -> FloatMatrix:
+    """Mean-pooled last hidden states of a padded batch (padding masked out)."""
+    length = max(len(t) for t in ids)
+    batch = np.zeros((len(ids), length), dtype=np.int64)
+    segments = np.zeros_like(batch)
+    mask = np.zeros((len(ids), length), dtype=bool)
+    for row, (t, s) in enumerate(zip(ids, types, strict=True)):
+        batch[row, : len(t)] = t
+        segments[row, : len(s)] = s
+        mask[row, : len(t)] = True
+    hidden = session.run(
+        ["hidden"],
+        {
+            "input_ids": batch,
+            "positions": np.arange(length, dtype=np.int64)[None, :],
+            "bias": np.where(mask, 0.0, -1e4).astype(np.float32)[:, None, None, :],
+            "token_type_ids": segments,
+        },
+    )[0]
+    summed = (hidden * mask[:, :, None]).sum(axis=1)
+    pooled: FloatMatrix = (summed / mask.sum(axis=1, keepdims=True)).astype(np.float32)
+    return pooled

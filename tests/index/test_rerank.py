@@ -59,3 +59,17 @@ def test_a_relevance_model_that_does_not_match_its_stamp_is_refused(tmp_path: Pa
     message = str(info.value)
     assert "the relevance model" in message and "make models" in message
     assert "labels ['supports', 'contradicts', 'does_not_address']" in message
+
+
+def test_the_int8_runtime_agrees_with_the_exact_numpy_one() -> None:
+    question = "How is a gout flare treated?"
+    passages = [
+        "Colchicine, an NSAID or a glucocorticoid is first-line for a gout flare.",
+        "Gout flares are more common in men than in women.",
+        "Plantar warts are caused by human papillomavirus.",
+        "Eccentric calf loading is the first treatment for midportion Achilles tendinopathy.",
+    ]
+    fast = MiniLmRelevanceModel().scores(question, passages)
+    exact = MiniLmRelevanceModel(runtime="numpy").scores(question, passages)
+    assert abs(fast - exact).max() < 0.06
+    assert int(fast.argmax()) == int(exact.argmax()) == 0

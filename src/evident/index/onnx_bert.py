@@ -10,6 +10,7 @@ GELU and runs both cores.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import tempfile
@@ -29,8 +30,12 @@ OPSET = 17
 KEEP_FLOAT: tuple[str, ...] = (".qk", ".ctx", ".out.mm")
 
 
-def _graph(config: dict[str, Any], w: dict[str, np.ndarray]) -> Any:
-    """Build the encoder: (input_ids, positions, bias) -> last hidden states (B, L, 384)."""
+def _graph(config: dict[str, Any], w: dict[str, np.ndarray], *, pairs: bool = False) -> Any:
+    """Build the encoder: (input_ids, positions, bias) -> last hidden states (B, L, 384).
+
+    pairs: the graph also takes token_type_ids (B, L), the segment of each token of a
+    text pair, for the cross-encoders (a single text is all segment 0).
+    """
     from onnx import TensorProto, helper, numpy_helper
 
     nodes: list[Any] = []
@@ -70,7 +75,11 @@ def _graph(config: dict[str, Any], w: dict[str, np.ndarray]) -> Any:
     pos = node(
         "Gather", [const("pos", w["embeddings.position_embeddings.weight"]), "positions"], "emb.pos"
     )
-    typ = const("type0", w["embeddings.token_type_embeddings.weight"][0])
+    if pairs:
+        table = const("types", w["embeddings.token_type_embeddings.weight"])
+        typ = node("Gather", [table, "token_type_ids"], "emb.type")
+    else:
+        typ = const("type0", w["embeddings.token_type_embeddings.weight"][0])
     x = node("Add", [node("Add", [word, pos], "emb.sum"), typ], "emb.all")
     x = layer_norm(x, "embeddings.LayerNorm", "emb.ln")
     scale = 1.0 / math.sqrt(_HEAD_DIM)
@@ -110,14 +119,19 @@ def _graph(config: dict[str, Any], w: dict[str, np.ndarray]) -> Any:
         out = linear(gelu, p + "output.dense", f"l{i}.out")
         x = layer_norm(node("Add", [out, x], f"l{i}.res2"), p + "output.LayerNorm", f"l{i}.ln2")
     nodes.append(helper.make_node("Identity", [x], ["hidden"], name="hidden"))
+    inputs = [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
+        helper.make_tensor_value_info("positions", TensorProto.INT64, [1, "length"]),
+        helper.make_tensor_value_info("bias", TensorProto.FLOAT, ["batch", 1, 1, "length"]),
+    ]
+    if pairs:
+        inputs.append(
+            helper.make_tensor_value_info("token_type_ids", TensorProto.INT64, ["batch", "length"])
+        )
     graph = helper.make_graph(
         nodes,
         "minilm",
-        [
-            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
-            helper.make_tensor_value_info("positions", TensorProto.INT64, [1, "length"]),
-            helper.make_tensor_value_info("bias", TensorProto.FLOAT, ["batch", 1, 1, "length"]),
-        ],
+        inputs,
         [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "length", HIDDEN])],
         inits,
     )
@@ -181,25 +195,36 @@ def _model_bytes(directory: Path, int8: bool) -> bytes:
 
 def _build(directory: Path, int8: bool) -> bytes:
     config, weights = _read_base(directory)
-    model = _graph(config, weights)
+    return serialise(_graph(config, weights), int8)
+
+
+def serialise(model: Any, int8: bool) -> bytes:
+    """The graph as bytes, its matrix products quantised to int8 unless int8 is False."""
     if not int8:
         data: bytes = model.SerializeToString()
         return data
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     keep = [n.name for n in model.graph.node if n.name.endswith(KEEP_FLOAT)]
-    with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        source.write_bytes(model.SerializeToString())
-        quantize_dynamic(
-            str(source),
-            str(target),
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=keep,
-            per_channel=True,
-        )
-        return target.read_bytes()
+    # quantize_dynamic logs advice about pre-processing to the root logger; not for users.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+            source.write_bytes(model.SerializeToString())
+            quantize_dynamic(
+                str(source),
+                str(target),
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_exclude=keep,
+                per_channel=True,
+            )
+            return target.read_bytes()
+    finally:
+        root.setLevel(level)
 
 
 def _providers(ort: Any) -> list[str]:
