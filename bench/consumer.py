@@ -26,9 +26,9 @@ from lxml import etree
 from bench.data import require
 from bench.library import open_library
 from bench.metrics import percentile
-from bench.retrieval import bench_settings
 from evident import __version__
 from evident.app import App
+from evident.config import IndexSettings
 from evident.train.relevance import everyday, medquad_documents, medquad_heldout
 
 AREA = "consumer"
@@ -72,7 +72,8 @@ def _ask(app: App, question: str) -> tuple[Any, float]:
 
 def run(limit: int | None = None, log: Log = print) -> dict[str, Any]:
     """Run the consumer-question benchmark (see bench/results/consumer.json)."""
-    library = open_library(bench_settings(), embed=False, log=log)
+    # The shipped settings, reranking on (the retrieval benchmark's settings turn it off).
+    library = open_library(IndexSettings.model_validate({}), embed=False, log=log)
     app = library.app
     metas = app.store.document_metas()
     rng = random.Random(7)
