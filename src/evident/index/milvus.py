@@ -156,11 +156,15 @@ class MilvusIndex:
             )
         )
         index_params = client.prepare_index_params()
+        # k1 and b go in the JSON "params" entry, the wire format every Milvus reads:
+        # pymilvus 3 would send them as separate entries, which Milvus Lite 3.2.2 ignores
+        # (it then scores with k1 1.5 and b 0.75; checked against a hand computation).
+        bm25 = {"bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b}
         index_params.add_index(
             "sparse",
             index_type="SPARSE_INVERTED_INDEX",
             metric_type="BM25",
-            params={"bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b},
+            params={"params": bm25},
         )
         if manifest.dim:
             # A passage not embedded yet holds zeros and has_vector false.
