@@ -3,7 +3,8 @@ a Milvus collection, and both searches run server-side.
 
 BM25 is Milvus's own BM25 function over a text field holding each passage's tokens from
 evident's tokenizer (stop words and Snowball stems, whitespace-joined), so Milvus scores
-exactly the terms the embedded index does, with the same k1 and b. Dense search is
+exactly the terms the embedded index does, with the same k1 and b (its scores are the
+embedded index's times k1 + 1, a constant). Dense search is
 cosine over the stored unit vectors. Fusion, priors, feedback and MMR stay in evident's
 retrieve(): on BioASQ it scored higher than Milvus's own hybrid search (RRF or weighted;
 see docs/benchmarks.md), so only the two server-side searches are used.
