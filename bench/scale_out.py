@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 from bench.api import CLIENTS, EVIDENT, FRESH, _load, cast_and_publish
-from bench.library import cache_root, open_demo_library, open_library
+from bench.library import cache_key, cache_root, library_files, open_demo_library, open_library
 from bench.metrics import collapse, ndcg_at
 from bench.retrieval import K, Run, bench_settings, bioasq_questions, score, spread
 from evident import __version__
@@ -68,7 +68,13 @@ Log = Callable[[str], None]
 def parity(limit: int | None, work: Path, log: Log) -> dict[str, Any]:
     """BioASQ nDCG@10: the embedded index and Milvus, the same questions, the same run."""
     settings = bench_settings()
-    cached = open_library(settings, embed=False, log=log)
+    try:
+        cached = open_library(settings, embed=False, log=log)
+    except ValueError as exc:  # Tantivy: an index folder written with an older schema
+        key, _ = cache_key(library_files(), Settings(index=settings))
+        log(f"bench scale-out: rebuilding the cached library's index ({exc})")
+        shutil.rmtree(cache_root() / key / "index", ignore_errors=True)
+        cached = open_library(settings, embed=False, log=log)
     # A private copy: both indexes consume the library's change log, and the shared cache
     # must not have its log forgotten under another benchmark's index.
     copy = work / "bioasq"
@@ -224,10 +230,8 @@ def serving(seconds: float, work: Path, log: Log) -> dict[str, Any]:
     try:
         try:
             demo = open_demo_library(AREA, log)
-        except IndexMismatch:  # a cache from before the embedded index's format 2
-            stale = build_app(Settings(library=cache_root() / f"demo-{__version__}"))
-            stale.refresh_index(embed=False, rebuild=True)
-            stale.store.close()
+        except (IndexMismatch, ValueError):  # an index of an older format or schema
+            shutil.rmtree(cache_root() / f"demo-{__version__}" / "index", ignore_errors=True)
             demo = open_demo_library(AREA, log)
         cluster.sql("CREATE DATABASE bench")
         url = cluster.url("bench")

@@ -155,3 +155,17 @@ def test_without_the_milvus_extra_the_error_gives_the_install_command(
         "'evident[milvus]'` (or `.venv/bin/pip install pymilvus==3.0.2 milvus-lite==3.2.2` "
         "in a source checkout)"
     )
+
+
+def test_milvus_scores_bm25_with_the_tuned_k1_and_b(pair: tuple[App, App]) -> None:
+    """Milvus's BM25 has Lucene's idf and the (k1 + 1) factor bm25s leaves out; with the
+    same k1 and b the two scores differ by exactly that factor."""
+    embedded, milvus = pair
+    k1 = milvus.settings.index.bm25_k1
+
+    for query in QUERIES:
+        here = dict(embedded.index().lexical_search(query, 10))
+        there = dict(milvus.index().lexical_search(query, 10))
+        assert set(there) == set(here), query
+        for chunk_id, score in here.items():
+            assert there[chunk_id] == pytest.approx(score * (k1 + 1), rel=1e-3), query

@@ -3,7 +3,8 @@ a Milvus collection, and both searches run server-side.
 
 BM25 is Milvus's own BM25 function over a text field holding each passage's tokens from
 evident's tokenizer (stop words and Snowball stems, whitespace-joined), so Milvus scores
-exactly the terms the embedded index does, with the same k1 and b. Dense search is
+exactly the terms the embedded index does, with the same k1 and b (its scores are the
+embedded index's times k1 + 1, a constant). Dense search is
 cosine over the stored unit vectors. Fusion, priors, feedback and MMR stay in evident's
 retrieve(): on BioASQ it scored higher than Milvus's own hybrid search (RRF or weighted;
 see docs/benchmarks.md), so only the two server-side searches are used.
@@ -156,11 +157,15 @@ class MilvusIndex:
             )
         )
         index_params = client.prepare_index_params()
+        # k1 and b go in the JSON "params" entry, the wire format every Milvus reads:
+        # pymilvus 3 would send them as separate entries, which Milvus Lite 3.2.2 ignores
+        # (it then scores with k1 1.5 and b 0.75; checked against a hand computation).
+        bm25 = {"bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b}
         index_params.add_index(
             "sparse",
             index_type="SPARSE_INVERTED_INDEX",
             metric_type="BM25",
-            params={"bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b},
+            params={"params": bm25},
         )
         if manifest.dim:
             # A passage not embedded yet holds zeros and has_vector false.
