@@ -170,6 +170,11 @@ class ComposeSettings(BaseModel):
         description="The best passage must reach this relevance-model probability, or the "
         "article abstains (the library cannot answer).",
     )
+    named_answer_threshold: float = Field(
+        0.3,
+        description="The answer threshold when the question names a condition the "
+        "vocabulary knows (its passages must also be about that condition).",
+    )
     scored_sentences: int = Field(
         40, description="Candidate sentences the relevance model reads per question part."
     )

@@ -10,8 +10,18 @@ from datetime import UTC, datetime
 from evident.compose.audience import is_warning
 from evident.compose.question import QuestionFrame
 from evident.compose.sections import (
+    ASSESS,
+    CAUSE,
+    DEFINE,
+    DOSE,
+    IMAGING,
+    LABS,
+    OUTCOME,
+    PREVENT,
+    RECOMMEND,
     SECTIONS,
     SPECIAL_HEADING,
+    TREATED,
     SectionRule,
     patient_groups,
     place,
@@ -44,6 +54,9 @@ _META = re.compile(
     r"separate|report|assess)|\bis limited to\b|\b(review|study|chapter) (summari[sz]ed|"
     r"described|included|searched)\b|\bthis (summary|chapter|document)\b|"
     r"should not be applied as if|\bneeds evidence about\b|^a clinical question about\b|"
+    # How a source was made or why it was written: true of the source, not of patients.
+    r"\b(was|were) (informed|developed|written|commissioned) by\b|\bwhen (this|the) "
+    r"(trial|study|review) was designed\b|\bhad been poorly studied\b|"
     # Bound to one case or study: not true on its own when quoted in an answer.
     r"\b(in|of) (this|the) (case|trial|study|review|series|cohort)\b|\bthis (case|patient)\b|"
     # One person's story ("The woman with ... recovered", "A 54-year-old man ...").
@@ -262,15 +275,22 @@ def _enough(
     candidates: Sequence[Candidate],
     settings: ComposeSettings,
     relevance: dict[str, float] | None,
+    named: bool,
 ) -> bool:
     """Whether the evidence can answer: enough quotable sentences, and (with a relevance
-    model) at least one passage the model judges to answer the question."""
+    model) at least one passage the model judges to answer the question.
+
+    named: the question names a condition the passages are held to; the condition match
+    already shuts out other subjects, so the model's bar is lower (a two-part question
+    scores lower against each passage, which answers one part).
+    """
+    threshold = settings.named_answer_threshold if named else settings.answer_threshold
     if not usable or len(candidates) < settings.min_passages:
         return False
     if relevance is None:
         return True
     best = max((relevance.get(h.chunk.chunk_id, 0.0) for h in usable), default=0.0)
-    return best >= settings.answer_threshold
+    return best >= threshold
 
 
 def answerable(
@@ -281,7 +301,8 @@ def answerable(
 ) -> bool:
     """Whether compose_article would answer rather than abstain, without writing it."""
     usable, _ = evidence(frame, hits, settings, relevance)
-    return _enough(usable, _candidates(usable, frame.condition_terms()), settings, relevance)
+    terms = frame.condition_terms()
+    return _enough(usable, _candidates(usable, terms), settings, relevance, bool(terms))
 
 
 def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
@@ -310,6 +331,23 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
                 continue
             out.append(Candidate(sentence, hit, start, end))
     return out
+
+
+# Wording that states an answer of the asked kind ("is treated with", "is recommended").
+# The relevance model judges whether a sentence is on the question's subject far better
+# than whether it gives the kind of answer asked for: on the demo library it ranked "X is
+# often painless" over "X is treated in a total-contact cast" for a treatment question.
+# This nudge (not a filter) breaks such near-ties toward the answer.
+_ANSWER_WORDING: dict[QuestionType, list[re.Pattern[str]]] = {
+    QuestionType.TREATMENT: [TREATED, RECOMMEND],
+    QuestionType.DIAGNOSIS: [ASSESS, IMAGING, LABS],
+    QuestionType.DIFFERENTIAL: [ASSESS, IMAGING, LABS, TREATED],
+    QuestionType.PROGNOSIS: [OUTCOME],
+    QuestionType.DRUG: [DOSE, RECOMMEND],
+    QuestionType.DEFINITION: [DEFINE, CAUSE],
+    QuestionType.PREVENTION: [PREVENT],
+}
+_WORDING_BONUS = 0.15
 
 
 def _score(
@@ -357,11 +395,13 @@ def _score(
         site_bonus = 0.05 * fit if fit > 0 else 0.1 * fit
         if site and site & {term_key(w) for w in words(cand.text)}:
             site_bonus = 0.08
+        wording = any(p.search(cand.text) for p in _ANSWER_WORDING[frame.qtype])
         cand.score = (
             0.7 * per_question[0][i]
             + 0.2 * passage_p(cand)
             + 0.05 * _KIND_RANK[cand.hit.document.kind]
             + site_bonus
+            + (_WORDING_BONUS if wording else 0.0)
             - (1.0 if i in unread else 0.0)
         )
     return per_question
@@ -553,13 +593,12 @@ def compose_article(
     usable, notes = evidence(frame, hits, settings, relevance)
     generated_at = datetime.now(UTC)
     candidates = _candidates(usable, terms)
-    if not _enough(usable, candidates, settings, relevance):
+    if not _enough(usable, candidates, settings, relevance, bool(terms)):
         # With a relevance model, "relevant" means judged to answer the question.
         found = len(usable)
         if relevance is not None:
-            found = sum(
-                relevance.get(h.chunk.chunk_id, 0.0) >= settings.answer_threshold for h in usable
-            )
+            bar = settings.named_answer_threshold if terms else settings.answer_threshold
+            found = sum(relevance.get(h.chunk.chunk_id, 0.0) >= bar for h in usable)
         return _abstain(frame, library_version, generated_at, searched, notes, found)
 
     parts = part_questions(frame)

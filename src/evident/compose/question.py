@@ -120,6 +120,8 @@ _QUESTION_START = re.compile(
     r"had|when|why|where|who|whom|whose|which|what|how)\b",
     re.I,
 )
+# "my feet", "can I": a person's own words, not a condition's name.
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|me|my|mine)\b", re.I)
 _VERSUS = re.compile(r"\s+(?:versus|vs\.?|or)\s+", re.I)
 _STOP = {
     "a",
@@ -210,7 +212,7 @@ class QuestionFrame:
             terms += [concept.name, *concept.synonyms, *concept.narrower, *concept.lay]
         if terms:
             return [t for t in dict.fromkeys(terms) if term_key(t)]
-        if self.reads_as_question:
+        if self.reads_as_question or _FIRST_PERSON.search(self.question):
             # No condition name to hold passages to ("how do people get verrucas"): whether
             # a passage answers is the relevance model's call, not a word match.
             return []
