@@ -440,14 +440,15 @@ def evidence(
 
     Args:
         relevance: chunk_id -> the relevance model's probability that the passage answers
-            the question; passages under settings.min_relevance are not evidence.
+            the question; for a question that names no known condition, passages under
+            settings.min_relevance are not evidence.
     """
     terms = frame.condition_terms()
-    relevant = [
-        h
-        for h in hits
-        if relevance is None or relevance.get(h.chunk.chunk_id, 0.0) >= settings.min_relevance
-    ]
+    # A question that names a condition holds passages to it (the condition match below);
+    # the model's judgement then only ranks them and decides whether the library answers.
+    # Without a name, the model's judgement is all that keeps other subjects out.
+    bar = 0.0 if terms else settings.min_relevance
+    relevant = [h for h in hits if relevance is None or relevance.get(h.chunk.chunk_id, 0.0) >= bar]
     usable = [h for h in relevant if not terms or on_condition(h, terms)]
     off_condition = [h for h in relevant if h not in usable]
     notes: list[str] = []
