@@ -362,11 +362,14 @@ def _score(
     `questions` (the question, then each part of a two-part question), the relevance
     model's probability for every candidate.
 
-    A sentence's score is mostly the model's judgement of the sentence itself, with its
-    passage's judgement behind it (a sentence is read without its neighbours), then the
-    evidence kind and the body-region fit as small nudges. The model reads only the
-    scored_sentences best candidates by passage relevance and word overlap; the rest rank
-    below every sentence it read (without a model, a sentence takes its passage's score).
+    A sentence's score is the model's judgement of the sentence itself, its passage's
+    judgement (a sentence is read without its neighbours), its share of the question's
+    words, the evidence kind, answer wording and the body-region fit. The model judges
+    topic better than answer (docs/models.md), so the word and region features, which
+    kept calf sentences out of a forefoot answer before it, still carry weight. The model
+    reads only the scored_sentences best candidates by passage relevance and word overlap;
+    the rest rank below every sentence it read (without a model, a sentence takes its
+    passage's score).
     """
     query_tokens = set(tokenize([frame.question])[0])
     asked = regions(f"{frame.site} {frame.context} {frame.question}")
@@ -376,9 +379,11 @@ def _score(
         return (relevance or {}).get(cand.hit.chunk.chunk_id, 0.5)
 
     prior: list[float] = []
+    overlaps: list[float] = []
     for cand in candidates:
         tokens = set(tokenize([cand.text])[0])
         overlap = len(tokens & query_tokens) / (len(query_tokens) or 1)
+        overlaps.append(overlap)
         prior.append(passage_p(cand) + 0.5 * overlap)
     read = sorted(range(len(candidates)), key=lambda i: -prior[i])[: settings.scored_sentences]
     unread = set(range(len(candidates))) - set(read) if model is not None else set()
@@ -392,13 +397,14 @@ def _score(
         per_question.append(probability)
     for i, cand in enumerate(candidates):
         fit = region_fit(regions(cand.text), asked)
-        site_bonus = 0.05 * fit if fit > 0 else 0.1 * fit
+        site_bonus = 0.1 * fit if fit > 0 else 0.2 * fit
         if site and site & {term_key(w) for w in words(cand.text)}:
-            site_bonus = 0.08
+            site_bonus = 0.15
         wording = any(p.search(cand.text) for p in _ANSWER_WORDING[frame.qtype])
         cand.score = (
-            0.7 * per_question[0][i]
+            0.4 * per_question[0][i]
             + 0.2 * passage_p(cand)
+            + 0.25 * overlaps[i]
             + 0.05 * _KIND_RANK[cand.hit.document.kind]
             + site_bonus
             + (_WORDING_BONUS if wording else 0.0)
@@ -447,7 +453,7 @@ def evidence(
     # A question that names a condition holds passages to it (the condition match below);
     # the model's judgement then only ranks them and decides whether the library answers.
     # Without a name, the model's judgement is all that keeps other subjects out.
-    bar = 0.0 if terms else settings.min_relevance
+    bar = settings.min_relevance / 4 if terms else settings.min_relevance
     relevant = [h for h in hits if relevance is None or relevance.get(h.chunk.chunk_id, 0.0) >= bar]
     usable = [h for h in relevant if not terms or on_condition(h, terms)]
     off_condition = [h for h in relevant if h not in usable]

@@ -307,19 +307,25 @@ def _rerank(
     settings: IndexSettings,
 ) -> tuple[list[Scored], dict[str, float]]:
     """The best rerank_depth candidates in the model's order (priors applied to its
-    probability), then the rest in fused order below them."""
+    probability), then the rest as fusion ordered them.
+
+    The reordered candidates take over the fused scores of the places they move into, so
+    every score stays on fusion's scale: MMR weighs relevance against redundancy on that
+    scale, and squeezing the candidates the model did not read toward zero made it pick
+    passages for being from a new document rather than for being relevant.
+    """
     head, rest = ordered[: settings.rerank_depth], ordered[settings.rerank_depth :]
     chunks = store.get_chunks([s.chunk_id for s in head])
     head = [s for s in head if s.chunk_id in chunks]
     texts = [passage_for_model(chunks[s.chunk_id], candidates.meta(s.chunk_id)) for s in head]
-    order, probabilities = rerank_order(model, query, texts, [s.score for s in head])
+    _, probabilities = rerank_order(model, query, texts, [s.score for s in head])
     by_model = {
-        head[i].chunk_id: Scored(head[i].chunk_id, probabilities[i], {**head[i].ranks, "rerank": n})
-        for n, i in enumerate(order, start=1)
+        s.chunk_id: Scored(s.chunk_id, p, s.ranks) for s, p in zip(head, probabilities, strict=True)
     }
-    reranked = sorted(apply_priors(by_model, candidates, settings).values(), key=lambda s: -s.score)
-    # Candidates the model did not read stay below every one it did, in fused order.
-    floor = min((s.score for s in reranked), default=0.0) * 0.5
-    top = rest[0].score if rest and rest[0].score > 0 else 1.0
-    below = [Scored(s.chunk_id, floor * max(s.score, 0.0) / top, s.ranks) for s in rest]
-    return reranked + below, {head[i].chunk_id: probabilities[i] for i in range(len(head))}
+    order = sorted(apply_priors(by_model, candidates, settings).values(), key=lambda s: -s.score)
+    slots = sorted((s.score for s in head), reverse=True)
+    reranked = [
+        Scored(s.chunk_id, slot, {**s.ranks, "rerank": n})
+        for n, (s, slot) in enumerate(zip(order, slots, strict=False), start=1)
+    ]
+    return reranked + rest, {s.chunk_id: p for s, p in zip(head, probabilities, strict=True)}
