@@ -156,7 +156,7 @@ def test_a_removed_or_replaced_document_is_reflected_without_a_rebuild(
     hits = lib.search("metatarsal dome insoles")
     assert hits and "dome" in hits[0].chunk.text
     old_ids = {c for c, _ in index.lexical_search("heel pain", 50)}
-    assert old_ids <= set(lib.store.chunk_documents(list(old_ids)))
+    assert old_ids <= set(lib.store.chunk_facts(list(old_ids)))
 
     document_id = hits[0].document_id
     lib.store.remove_document(document_id)

@@ -28,6 +28,8 @@ KIND_WEIGHT: dict[DocumentKind, float] = {
     DocumentKind.PATIENT_INFORMATION: 0.3,
 }
 
+_KIND_TERM = {str(kind): weight - 0.5 for kind, weight in KIND_WEIGHT.items()}
+
 # Passage vectors at least this similar are copies (one text ingested twice, boilerplate
 # repeated across leaflets), which MMR treats like two hits from one document. Lower
 # similarity is topical overlap; in evidence retrieval that is usually several studies
@@ -93,21 +95,15 @@ def fuse_scores(
     return {cid: Scored(cid, s, ranks[cid]) for cid, s in scores.items()}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Candidates:
-    """What retrieval knows about the passages it is ranking: their documents."""
+    """What retrieval knows about the passages it ranks: document, kind and year."""
 
-    document_of: dict[str, str]
-    metas: dict[str, DocumentMeta]
+    facts: dict[str, tuple[str, str, int]]
 
-    @classmethod
-    def load(cls, store: SqliteStore, chunk_ids: Sequence[str]) -> Candidates:
-        document_of = store.chunk_documents(chunk_ids)
-        return cls(document_of, store.document_metas(document_of.values()))
-
-    def meta(self, chunk_id: str) -> DocumentMeta | None:
-        doc = self.document_of.get(chunk_id)
-        return None if doc is None else self.metas.get(doc)
+    def learn(self, store: SqliteStore, chunk_ids: Sequence[str]) -> None:
+        """Read the facts of passages not seen yet (removed ones stay unknown)."""
+        self.facts.update(store.chunk_facts([c for c in chunk_ids if c not in self.facts]))
 
 
 def apply_priors(
@@ -119,15 +115,13 @@ def apply_priors(
     ties but cannot lift an irrelevant guideline above a clearly better passage.
     Passages removed from the library since the index was committed are dropped.
     """
-    if not fused:
-        return fused
     out: dict[str, Scored] = {}
     for cid, scored in fused.items():
-        meta = candidates.meta(cid)
-        if meta is None:
+        fact = candidates.facts.get(cid)
+        if fact is None:
             continue
-        kind_term = KIND_WEIGHT[meta.kind] - 0.5
-        year = meta.year or 0
+        _, kind, year = fact
+        kind_term = _KIND_TERM[kind]
         recency = min(max((year - 1990) / 35.0, 0.0), 1.0) - 0.5 if year > 0 else 0.0
         factor = 1 + settings.kind_prior * kind_term + settings.recency_prior * recency
         out[cid] = Scored(cid, scored.score * float(np.float32(factor)), scored.ranks)
@@ -199,17 +193,19 @@ def work_key(document_id: str, meta: DocumentMeta) -> str:
 
 
 def _fused(
-    rankings: dict[str, list[tuple[str, float]]], store: SqliteStore, settings: IndexSettings
-) -> tuple[list[Scored], Candidates]:
+    rankings: dict[str, list[tuple[str, float]]],
+    store: SqliteStore,
+    candidates: Candidates,
+    settings: IndexSettings,
+) -> list[Scored]:
     """Fuse the rankings, apply the priors and sort, best first."""
     weights = {"bm25": settings.lexical_weight, "dense": settings.dense_weight}
     if settings.fusion == "rrf":
         fused = fuse(rankings, weights, settings.rrf_k)
     else:
         fused = fuse_scores(rankings, weights, settings.candidates)
-    candidates = Candidates.load(store, list(fused))
-    ordered = sorted(apply_priors(fused, candidates, settings).values(), key=lambda s: -s.score)
-    return ordered, candidates
+    candidates.learn(store, list(fused))
+    return sorted(apply_priors(fused, candidates, settings).values(), key=lambda s: -s.score)
 
 
 def retrieve(
@@ -253,7 +249,8 @@ def retrieve(
         rankings["dense"] = index.dense_search(query_vector, settings.candidates, filters)
         if not rankings["dense"]:  # a library without vectors
             del rankings["dense"]
-    ordered, candidates = _fused(rankings, store, settings)
+    candidates = Candidates({})
+    ordered = _fused(rankings, store, candidates, settings)
     top = [s.chunk_id for s in ordered[:FEEDBACK_PASSAGES]]
     if settings.dense_feedback > 0 and "dense" in rankings and top and query_vector is not None:
         found = index.vectors(top)
@@ -263,13 +260,12 @@ def retrieve(
         if found and norm > 0:
             unit: FloatMatrix = (moved / norm).astype(np.float32)
             rankings["dense"] = index.dense_search(unit, settings.candidates, filters)
-            ordered, candidates = _fused(rankings, store, settings)
+            ordered = _fused(rankings, store, candidates, settings)
     # The fused candidates, best first: later stages reorder or pick from these.
     ordered = ordered[: max(k * 5, 50)]
-    docs = [candidates.document_of[s.chunk_id] for s in ordered]
-    works = [
-        work_key(doc, candidates.metas[doc]) if doc in candidates.metas else doc for doc in docs
-    ]
+    docs = [candidates.facts[s.chunk_id][0] for s in ordered]
+    metas = store.document_metas(docs)
+    works = [work_key(doc, metas[doc]) if doc in metas else doc for doc in docs]
     vectors = index.vectors([s.chunk_id for s in ordered]) if embedder is not None else {}
     picked = diversify(ordered, vectors, k, settings, works)
     chunks = store.get_chunks([p.chunk_id for p in picked])
@@ -281,7 +277,7 @@ def retrieve(
         hits.append(
             Hit(
                 chunk=chunk,
-                document=candidates.metas[chunk.document_id],
+                document=metas[chunk.document_id],
                 document_id=chunk.document_id,
                 score=p.score,
                 ranks=p.ranks,

@@ -314,18 +314,19 @@ class SqliteStore:
             out.update((r["chunk_id"], chunk_from_row(r)) for r in rows)
         return out
 
-    def chunk_documents(self, chunk_ids: Sequence[str]) -> dict[str, str]:
-        """Return the document id of each passage still in the library."""
-        out: dict[str, str] = {}
+    def chunk_facts(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, str, int]]:
+        """Return (document id, kind, year or 0) of each passage still in the library."""
+        out: dict[str, tuple[str, str, int]] = {}
         ids = list(dict.fromkeys(chunk_ids))
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             rows = self.conn.execute(
-                "SELECT chunk_id, document_id FROM chunks WHERE chunk_id IN "
+                "SELECT c.chunk_id, c.document_id, d.kind, d.year FROM chunks c "
+                "JOIN documents d ON d.document_id=c.document_id WHERE c.chunk_id IN "
                 f"({', '.join('?' * len(part))})",
                 part,
             ).fetchall()
-            out.update((r["chunk_id"], r["document_id"]) for r in rows)
+            out.update((r[0], (r[1], r[2], r[3] or 0)) for r in rows)
         return out
 
     def iter_passages(self) -> Iterator[sqlite3.Row]:
