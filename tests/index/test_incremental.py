@@ -85,8 +85,7 @@ KILLED_WORKER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from evident.index.build import sync_index
-    from evident.protocols import PassageIndex
-from evident.store.sqlite import SqliteStore
+    from evident.store.sqlite import SqliteStore
 
     library = Path(sys.argv[1])
     store = SqliteStore(library / "library.sqlite")
