@@ -233,7 +233,8 @@ def worker_add(library: Path) -> dict[str, Any]:
     rng = np.random.default_rng(11)
     pool = sentences()
     start = time.perf_counter()
-    passages = add_documents(app, pool, rng, _centres(0), INCREMENTAL_DOCUMENTS, "increment")
+    tag = f"increment-{time.time_ns()}"  # new documents each run, also on a reused library
+    passages = add_documents(app, pool, rng, _centres(0), INCREMENTAL_DOCUMENTS, tag)
     stored = time.perf_counter() - start
     app.refresh_index(embed=False)
     return {
@@ -496,8 +497,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"Incremental ingest of {inc['documents']} documents ({inc['passages']} passages) "
         f"into {inc['into_passages']:,} passages, by another process: {inc['seconds']} s "
         f"({inc['store_seconds']} s of it writing the store); search p95 "
-        f"{inc['during_search_ms']['p95']} ms during it against {inc['idle_search_ms']['p95']}"
-        f" ms idle ({inc['during_search_ms']['queries']} queries during, {inc['waited']} "
+        f"{inc['during_search_ms']['p95']:.0f} ms during it against "
+        f"{inc['idle_search_ms']['p95']:.0f} ms idle "
+        f"({inc['during_search_ms']['queries']} queries during, {inc['waited']} "
         f"waited over {WAITED_SECONDS:.0f} s, {inc['failed']} failed).",
     ]
     proj = results.get("projection")
@@ -515,6 +517,8 @@ def markdown(results: dict[str, Any]) -> str:
         if isinstance(v, dict)
     ]
     lines.append(f"Embedding {emb['passages']} passages on 2 cores: " + ", ".join(parts) + ".")
+    if "rerun" in meta:
+        lines.append(f"Note: {meta['rerun']}.")
     starts = results.get("cli_start_s", {})
     lines.append(
         "CLI start (median of 10): " + ", ".join(f"`{k}` {v} s" for k, v in starts.items()) + "."

@@ -16,6 +16,7 @@ from evident.app import App
 from evident.index.build import open_index, sync_index
 from evident.index.engine import TantivyUsearchIndex
 from evident.models import DocumentKind, IndexedPassage
+from evident.protocols import PassageIndex
 from evident.store.sqlite import SqliteStore
 
 NOTE_TITLE = "Night splints for plantar fasciitis"
@@ -186,6 +187,7 @@ def test_vectors_follow_removals_and_replacements(app: App, sample_docs: Path) -
 
 def test_upsert_replaces_a_passage_held_under_the_same_id(lib: App) -> None:
     index = lib.index()
+    assert isinstance(index, PassageIndex)
     chunk_id, _ = index.lexical_search("gout", 1)[0]
     text = "entirely different words: quetiapine"
     index.upsert([IndexedPassage(chunk_id, "doc", text, DocumentKind.UNKNOWN, 0)])
