@@ -310,7 +310,9 @@ def test_a_statement_on_how_it_is_treated_is_not_filed_under_assessment(
     article = bm25_app.ask("How is gout treated?")
 
     placed = headings_of(article, "urate-lowering therapy")
-    assert placed == ["Treatment algorithm — step 1: conservative care"], placed
+    leads = any("urate-lowering therapy" in s.text for s in article.bottom_line)
+    # It answers the question, so it may lead; filed in a section, it is a treatment step.
+    assert placed == ([] if leads else ["Treatment algorithm — step 1: conservative care"]), placed
 
 
 GOUT_TIMING = """---
@@ -332,7 +334,9 @@ def test_a_treatment_statement_that_fits_no_step_is_still_shown(
 
     article = bm25_app.ask("How are gout flares treated?")
 
-    assert headings_of(article, "within 24 hours") == ["Assessment and initial management"]
+    leads = any("within 24 hours" in s.text for s in article.bottom_line)
+    shown = headings_of(article, "within 24 hours")
+    assert shown == ([] if leads else ["Assessment and initial management"]), shown
 
 
 PLANTAR_FASCIITIS = """---

@@ -64,7 +64,6 @@ def test_insertional_achilles_bottom_line_is_a_treatment(demo_app: App) -> None:
     assert re.search(r"load|exercis|heel|shoe|eccentric|managed", lead, re.I), lead
 
 
-@SENTENCE_LEVEL
 def test_two_part_question_answers_both_parts(demo_app: App) -> None:
     article = demo_app.ask(SEED_004)
     lead = bottom(article)

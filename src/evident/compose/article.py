@@ -49,9 +49,9 @@ _BOILERPLATE = re.compile(
 )
 # Sentences about a source's scope, not about patients: true, but never an answer.
 _META = re.compile(
-    r"\b(guideline|review|study|trial|meta-analysis|chapter|document|summary|case series|"
+    r"\b(guideline|guidance|review|study|trial|meta-analysis|chapter|document|summary|case series|"
     r"recommendations)\b[^.]*\b(does|did|do) not (address|cover|include|apply|examine|study|"
-    r"separate|report|assess)|\bis limited to\b|\b(review|study|chapter) (summari[sz]ed|"
+    r"separate|report|assess|give)|\bis limited to\b|\b(review|study|chapter) (summari[sz]ed|"
     r"described|included|searched)\b|\bthis (summary|chapter|document)\b|"
     r"should not be applied as if|\bneeds evidence about\b|^a clinical question about\b|"
     # How a source was made or why it was written: true of the source, not of patients.
@@ -561,14 +561,31 @@ def _steps_by_model(
     if model is None or len(steps) < 2:
         return placed
     slots = set(steps.values())
-    reading = [n for n, (_, slot) in enumerate(placed) if slot in slots][:_STEP_READ]
+
+    def fits(text: str, i: int) -> bool:
+        rule = rules[i]
+        return bool(
+            rule.cue.search(text)
+            and (rule.requires is None or rule.requires.search(text))
+            and not (rule.excludes is not None and rule.excludes.search(text))
+        )
+
+    # The model chooses only between steps whose wording fits the statement: it judges a
+    # step's subject better than its kind (an injection given as a medicine is not an
+    # operation), so it breaks ties between fitting steps rather than overruling them.
+    choices = {
+        n: [k for k, i in steps.items() if fits(cand.text, i)]
+        for n, (cand, slot) in enumerate(placed)
+        if slot in slots
+    }
+    reading = [n for n, keys in choices.items() if len(keys) > 1][:_STEP_READ]
     if not reading:
         return placed
     texts = [placed[n][0].text for n in reading]
     by_step = {key: model.scores(STEP_QUESTIONS[key].format(c=condition), texts) for key in steps}
     out = list(placed)
     for j, n in enumerate(reading):
-        key = max(steps, key=lambda k: float(by_step[k][j]))
+        key = max(choices[n], key=lambda k: float(by_step[k][j]))
         if float(by_step[key][j]) >= _STEP_MIN:
             out[n] = (placed[n][0], steps[key])
     return out
