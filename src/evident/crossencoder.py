@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -165,40 +164,28 @@ class CrossEncoderModel:
 
 def _onnx_session(weights: dict[str, Any], digest: str) -> Any:
     """An onnxruntime session over the base MiniLM merged with a model's weights, its
-    matrix products quantised to int8; the graph is kept in the user cache (building and
-    quantising it takes seconds, reading it back a fraction of one)."""
+    matrix products quantised to int8 (the graph is kept in the user cache)."""
     import onnxruntime as ort
-    import platformdirs
 
     from evident.bert import _read_base, model_dir
     from evident.index import onnx_bert
 
-    code = hashlib.sha256(Path(onnx_bert.__file__).read_bytes()).hexdigest()[:12]
-    key = hashlib.sha256(f"{digest}:{code}:{ort.__version__}".encode()).hexdigest()[:16]
-    cache = Path(platformdirs.user_cache_dir("evident")) / f"cross-encoder-{key}.onnx"
-    if cache.is_file():
-        data = cache.read_bytes()
-    else:
+    def build() -> bytes:
         config, base = _read_base(model_dir())
         merged = {k: np.asarray(v, dtype=np.float32) for k, v in {**base, **weights}.items()}
-        data = onnx_bert.serialise(onnx_bert._graph(config, merged, pairs=True), int8=True)
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(f".{os.getpid()}.partial")
-            partial.write_bytes(data)
-            partial.rename(cache)
-        except OSError:  # a read-only home: build it each time instead
-            pass
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    return ort.InferenceSession(data, options, providers=onnx_bert._providers(ort))
+        return onnx_bert.serialise(onnx_bert._graph(config, merged, pairs=True), int8=True)
+
+    code = hashlib.sha256(Path(onnx_bert.__file__).read_bytes()).hexdigest()[:12]
+    key = hashlib.sha256(f"{digest}:{code}:{ort.__version__}".encode()).hexdigest()[:16]
+    return onnx_bert.session(onnx_bert.cached("cross-encoder", key, build))
 
 
 def _onnx_pooled(
     session: Any, ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]]
 ) -> FloatMatrix:
     """Mean-pooled last hidden states of a padded batch (padding masked out)."""
+    from evident.index.onnx_bert import hidden_states
+
     length = max(len(t) for t in ids)
     batch = np.zeros((len(ids), length), dtype=np.int64)
     segments = np.zeros_like(batch)
@@ -207,15 +194,7 @@ def _onnx_pooled(
         batch[row, : len(t)] = t
         segments[row, : len(s)] = s
         mask[row, : len(t)] = True
-    hidden = session.run(
-        ["hidden"],
-        {
-            "input_ids": batch,
-            "positions": np.arange(length, dtype=np.int64)[None, :],
-            "bias": np.where(mask, 0.0, -1e4).astype(np.float32)[:, None, None, :],
-            "token_type_ids": segments,
-        },
-    )[0]
+    hidden = hidden_states(session, batch, mask, segments)
     summed = (hidden * mask[:, :, None]).sum(axis=1)
     pooled: FloatMatrix = (summed / mask.sum(axis=1, keepdims=True)).astype(np.float32)
     return pooled

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,32 +145,66 @@ class OnnxEncoder:
     """Runs the encoder on padded batches; `hidden` returns (B, L, 384) float32."""
 
     def __init__(self, directory: Path, *, int8: bool = True, threads: int = 0) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        data = _model_bytes(directory, int8)
-        self._session = ort.InferenceSession(data, options, providers=_providers(ort))
+        self._session = session(_model_bytes(directory, int8), threads)
 
     def hidden(
         self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]
     ) -> npt.NDArray[np.float32]:
-        positions = np.arange(ids.shape[1], dtype=np.int64)[None, :]
-        bias = np.where(mask, 0.0, -1e4).astype(np.float32)[:, None, None, :]
-        out = self._session.run(
-            ["hidden"], {"input_ids": ids, "positions": positions, "bias": bias}
-        )
-        result: npt.NDArray[np.float32] = out[0]
-        return result
+        return hidden_states(self._session, ids, mask)
+
+
+def session(data: bytes, threads: int = 0) -> Any:
+    """An onnxruntime session over a serialised graph, every graph optimisation on."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    return ort.InferenceSession(data, options, providers=_providers(ort))
+
+
+def hidden_states(
+    run: Any,
+    ids: npt.NDArray[np.int64],
+    mask: npt.NDArray[np.bool_],
+    types: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.float32]:
+    """Last hidden states (B, L, 384) of a padded batch; types for a pairs graph."""
+    feeds = {
+        "input_ids": ids,
+        "positions": np.arange(ids.shape[1], dtype=np.int64)[None, :],
+        "bias": np.where(mask, 0.0, -1e4).astype(np.float32)[:, None, None, :],
+    }
+    if types is not None:
+        feeds["token_type_ids"] = types
+    result: npt.NDArray[np.float32] = run.run(["hidden"], feeds)[0]
+    return result
+
+
+def cached(name: str, key: str, build: Callable[[], bytes]) -> bytes:
+    """A serialised graph kept in the user cache: quantising takes seconds, reading it back
+    a fraction of one. key must cover the weights, this code and onnxruntime's version."""
+    import platformdirs
+
+    cache = Path(platformdirs.user_cache_dir("evident")) / f"{name}-{key}.onnx"
+    if cache.is_file():
+        return cache.read_bytes()
+    data = build()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.rename(cache)
+    except OSError:  # a read-only home: build it each time instead
+        pass
+    return data
 
 
 def _model_bytes(directory: Path, int8: bool) -> bytes:
-    """The serialised graph, kept in the user cache: quantising takes seconds, reading it
-    back a fraction of one. The cache key covers the weights, this code and onnxruntime."""
+    """The embedder's graph, from the cache when its weights, this code and onnxruntime
+    are unchanged."""
     import onnxruntime as ort
-    import platformdirs
 
     weights = directory / "model.safetensors"
     if not weights.is_file():
@@ -179,18 +214,7 @@ def _model_bytes(directory: Path, int8: bool) -> bytes:
         f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{int8}:{ort.__version__}:"
         f"{Path(__file__).read_bytes().hex()}".encode()
     ).hexdigest()[:16]
-    cache = Path(platformdirs.user_cache_dir("evident")) / f"minilm-{key}.onnx"
-    if cache.is_file():
-        return cache.read_bytes()
-    data = _build(directory, int8)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(f".{os.getpid()}.partial")
-        partial.write_bytes(data)
-        partial.rename(cache)
-    except OSError:  # a read-only home: build it each time instead
-        pass
-    return data
+    return cached("minilm", key, lambda: _build(directory, int8))
 
 
 def _build(directory: Path, int8: bool) -> bytes:
