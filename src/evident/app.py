@@ -19,13 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from evident import __version__
-from evident.compose.article import answerable, compose_article, evidence, on_condition
+from evident.compose.article import (
+    answerable,
+    asked_questions,
+    compose_article,
+    evidence,
+    on_condition,
+)
 from evident.compose.audience import adapt
 from evident.compose.followup import candidate_follow_ups, resolve
 from evident.compose.guard import screen, screen_note
 from evident.compose.llm import LlmComposer, events_for
 from evident.compose.question import QuestionFrame, analyse, validate_question
-from evident.config import Settings
+from evident.config import IndexSettings, Settings
 from evident.errors import (
     BackendUnavailable,
     Conflict,
@@ -88,7 +94,11 @@ log = logging.getLogger(__name__)
 
 # Candidates the relevance model reads when checking that a suggested follow-up has an
 # answer: enough to find the best passage, a third of what an article reads.
-FOLLOW_UP_RERANK_DEPTH = 10
+FOLLOW_UP_RERANK_DEPTH = 5
+# The second search every article makes, for the warning signs of its subject; the
+# relevance model reads its best few candidates.
+RED_FLAG_QUESTION = "When should {c} be referred urgently, and what are its red flags?"
+RED_FLAG_PASSAGES = 5
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,8 @@ class Gathered:
     hits: list[Hit]
     flagged: list[Hit]
     relevance: dict[str, float] | None
+    # Passages the red-flag search found: their warning sentences are evidence.
+    warnings: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -326,6 +338,7 @@ class App:
             self.store.library_version(),
             model=self.relevance_model,
             relevance=found.relevance,
+            warnings=found.warnings,
             searched=(frame.question, *map(str, frame.condition_terms()[:6])),
         )
         if found.flagged:
@@ -377,6 +390,10 @@ class App:
             query_vector=query_vector,
             reranker=self.relevance_model,
         )
+        # The article's red flags, judged against the red-flag question (full articles only).
+        flags = self._red_flags(frame, settings) if rerank_depth is None and frame.named else []
+        seen = {h.chunk.chunk_id for h in hits}
+        hits += [h for h in flags if h.chunk.chunk_id not in seen]
         # Passages that address a language model are never evidence (compose.guard).
         hits, flagged = screen(hits)
         relevance = None
@@ -391,7 +408,36 @@ class App:
             relevance.update(
                 {h.chunk.chunk_id: float(p) for h, p in zip(unread, scores, strict=True)}
             )
-        return Gathered(hits, flagged, relevance)
+            # A passage answers a question that asks two things ("X versus Y", "diagnosed
+            # and treated") when it answers one of them: asked whole, each passage scores
+            # low. The reranked passages are read once per part.
+            asked = [q for variants in asked_questions(frame) for q in variants]
+            read = [h for h in hits if h.relevance is not None]
+            texts = [passage_for_model(h.chunk, h.document) for h in read]
+            for part in [q for q in asked if q != frame.question] if texts else []:
+                for h, p in zip(read, self.relevance_model.scores(part, texts), strict=True):
+                    relevance[h.chunk.chunk_id] = max(relevance[h.chunk.chunk_id], float(p))
+        return Gathered(hits, flagged, relevance, frozenset(h.chunk.chunk_id for h in flags))
+
+    def _red_flags(self, frame: QuestionFrame, settings: IndexSettings) -> list[Hit]:
+        """The best few passages on when the subject needs urgent referral.
+
+        Warning signs rarely share the question's words ("management of a calf
+        calcification" vs "a mass over 5 cm, deep to fascia, needs a sarcoma referral"),
+        yet an article owes the reader its red flags: one more search, reranked with the
+        red-flag question. Only their sentences in red-flag wording become evidence
+        (compose.article.evidence), since the model's judgement is of another question.
+        """
+        return retrieve(
+            self.store,
+            self.index(),
+            self.embedder,
+            RED_FLAG_QUESTION.format(c=f"{frame.subject} {frame.site}".strip()),
+            settings.model_copy(update={"rerank_depth": RED_FLAG_PASSAGES}),
+            k=RED_FLAG_PASSAGES,
+            vocabulary=self.vocabulary,
+            reranker=self.relevance_model,
+        )
 
     # -- editorial review ------------------------------------------------------------------
     @cached_property

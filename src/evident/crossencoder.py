@@ -167,8 +167,8 @@ def _onnx_session(weights: dict[str, Any], digest: str) -> Any:
     matrix products quantised to int8 (the graph is kept in the user cache)."""
     import onnxruntime as ort
 
+    from evident import onnx_bert
     from evident.bert import _read_base, model_dir
-    from evident.index import onnx_bert
 
     def build() -> bytes:
         config, base = _read_base(model_dir())
@@ -184,7 +184,7 @@ def _onnx_pooled(
     session: Any, ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]]
 ) -> FloatMatrix:
     """Mean-pooled last hidden states of a padded batch (padding masked out)."""
-    from evident.index.onnx_bert import hidden_states
+    from evident.onnx_bert import hidden_states
 
     length = max(len(t) for t in ids)
     batch = np.zeros((len(ids), length), dtype=np.int64)

@@ -268,7 +268,6 @@ def test_a_dosed_bottom_line_becomes_a_cited_pointer() -> None:
     assert json.dumps(data)
 
 
-@_CONTENT_CHANGED
 def test_hpo_layperson_synonyms_explain_terms_when_configured(
     shared_data, seed_renderings: dict[Audience, Article]
 ) -> None:  # type: ignore[no-untyped-def]

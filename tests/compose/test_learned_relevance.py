@@ -34,18 +34,6 @@ def everything(article: Article) -> str:
     return " ".join(s.text for s in article.statements())
 
 
-# Known failures of the shipped relevance model, kept as strict expected failures so the
-# day a better model passes them the suite says so: it judges whether a sentence is on the
-# question's subject far better than whether it gives the kind of answer asked for (it
-# scores "Charcot foot is different from calcium deposits" 0.52 and the total-contact-cast
-# recommendation 0.27 for "What is the treatment for acute Charcot foot …?"). See
-# docs/models.md, relevance model, known failure modes.
-SENTENCE_LEVEL = pytest.mark.xfail(
-    strict=True, reason="the relevance model ranks on-topic sentences, not answers (issue 16)"
-)
-
-
-@SENTENCE_LEVEL
 def test_charcot_bottom_line_says_how_it_is_treated(demo_app: App) -> None:
     article = demo_app.ask(
         "What is the treatment for acute Charcot foot in a patient with diabetes?"
@@ -74,7 +62,6 @@ def test_two_part_question_answers_both_parts(demo_app: App) -> None:
     assert re.search(r"indomethacin|radiation|radiotherap|excis|resect", everything(article), re.I)
 
 
-@SENTENCE_LEVEL
 def test_follow_up_modifier_changes_what_leads(demo_app: App) -> None:
     question = resolve("What if there is infection?", SEED_000, demo_app.vocabulary)
     article = demo_app.ask(question)
@@ -108,7 +95,6 @@ def test_gout_glucocorticoids_are_not_a_surgical_step(demo_app: App) -> None:
                 assert "glucocorticoid" not in statement.text.lower(), statement.text
 
 
-@SENTENCE_LEVEL
 def test_calf_question_states_the_sarcoma_red_flags(demo_app: App) -> None:
     article = demo_app.ask(SEED_001)
     text = everything(article)
@@ -152,3 +138,19 @@ def test_everyday_questions_about_covered_conditions_are_answered(
     assert not article.abstained, article.abstain_reason
     assert not article.title.startswith("Not Enough Evidence")
     assert all(s.citations for s in article.statements())
+
+
+def test_a_question_that_asks_two_things_is_read_one_thing_at_a_time() -> None:
+    from evident.compose.article import question_variants
+
+    assert question_variants("How is acute Charcot foot diagnosed and treated in diabetes?") == [
+        "How is acute Charcot foot diagnosed in diabetes?",
+        "How is acute Charcot foot treated in diabetes?",
+    ]
+    assert question_variants("How to differentiate and manage osteomyelitis?") == [
+        "How to differentiate osteomyelitis?",
+        "How to manage osteomyelitis?",
+    ]
+    assert question_variants("What is the treatment for gout and pseudogout?") == [
+        "What is the treatment for gout and pseudogout?"
+    ]

@@ -25,7 +25,8 @@ def test_a_passage_that_answers_outranks_one_on_another_subject() -> None:
     assert scores[0] >= 0.5 > 0.1 > scores[1]
     # Asked the other way round, the judgement follows the question, not the passage.
     flipped = model.scores("How do people get plantar warts?", [answers, other])
-    assert flipped[1] >= 0.5 > 0.1 > flipped[0]
+    # Above the bar a question naming a known condition must clear to be answered.
+    assert flipped[1] >= 0.3 and flipped[1] > 3 * flipped[0]
 
 
 def test_search_hits_carry_the_models_judgement(demo_app: App) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
+
 from evident.compose.audience import is_warning
 from evident.compose.question import QuestionFrame
 from evident.compose.sections import (
@@ -305,8 +307,13 @@ def answerable(
     return _enough(usable, _candidates(usable, terms), settings, relevance, bool(terms))
 
 
-def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
+def _candidates(
+    hits: Sequence[Hit], terms: Sequence[Term], warnings_only: frozenset[str] = frozenset()
+) -> list[Candidate]:
     """Sentences that can be quoted as statements about the condition.
+
+    From a passage in warnings_only (admitted by the red-flag search, not by relevance to
+    the question) only sentences in red-flag wording are taken.
 
     In a document about another condition, only sentences that themselves name the
     asked-about condition qualify: a gout guideline's sentence on tophi is not evidence
@@ -329,6 +336,8 @@ def _candidates(hits: Sequence[Hit], terms: Sequence[Term]) -> list[Candidate]:
                 continue
             if not whole_document and not mentions(sentence, terms):
                 continue
+            if hit.chunk.chunk_id in warnings_only and not is_warning(sentence):
+                continue
             out.append(Candidate(sentence, hit, start, end))
     return out
 
@@ -348,18 +357,20 @@ _ANSWER_WORDING: dict[QuestionType, list[re.Pattern[str]]] = {
     QuestionType.PREVENTION: [PREVENT],
 }
 _WORDING_BONUS = 0.15
+_CONTEXT_BONUS = 0.3
 
 
 def _score(
     candidates: list[Candidate],
-    questions: Sequence[str],
+    questions: Sequence[Sequence[str]],
     frame: QuestionFrame,
     model: RelevanceModel | None,
     relevance: dict[str, float] | None,
     settings: ComposeSettings,
 ) -> list[list[float]]:
     """Score sentences for how well they answer the question; return, per question in
-    `questions` (the question, then each part of a two-part question), the relevance
+    `questions` (the question, then each part of a two-part question, each asked in the
+    wordings question_variants gives, of which the best counts), the relevance
     model's probability for every candidate.
 
     A sentence's score is the model's judgement of the sentence itself, its passage's
@@ -374,6 +385,10 @@ def _score(
     query_tokens = set(tokenize([frame.question])[0])
     asked = regions(f"{frame.site} {frame.context} {frame.question}")
     site = frame.site_words()
+    # A modifier ("if there is infection", "after surgery") is what a follow-up asks about;
+    # the model reads the question whole and weighs it little, so its words lead. A patient
+    # group ("with diabetes") says who is asked about, which the group rules handle.
+    context = set() if patient_groups(frame.context) else frame.context_words()
 
     def passage_p(cand: Candidate) -> float:
         return (relevance or {}).get(cand.hit.chunk.chunk_id, 0.5)
@@ -388,11 +403,12 @@ def _score(
     read = sorted(range(len(candidates)), key=lambda i: -prior[i])[: settings.scored_sentences]
     unread = set(range(len(candidates))) - set(read) if model is not None else set()
     per_question: list[list[float]] = []
-    for question in questions:
+    for variants in questions:
         probability = [0.0 if i in unread else passage_p(c) for i, c in enumerate(candidates)]
         if model is not None and read:
-            scores = model.scores(question, [candidates[i].text for i in read])
-            for i, p in zip(read, scores, strict=True):
+            texts = [candidates[i].text for i in read]
+            best = np.max([model.scores(q, texts) for q in variants], axis=0)
+            for i, p in zip(read, best, strict=True):
                 probability[i] = float(p)
         per_question.append(probability)
     for i, cand in enumerate(candidates):
@@ -401,6 +417,8 @@ def _score(
         if site and site & {term_key(w) for w in words(cand.text)}:
             site_bonus = 0.15
         wording = any(p.search(cand.text) for p in _ANSWER_WORDING[frame.qtype])
+        keys = {term_key(w) for w in words(cand.text)}
+        context_bonus = _CONTEXT_BONUS if context and context & keys else 0.0
         cand.score = (
             0.4 * per_question[0][i]
             + 0.2 * passage_p(cand)
@@ -408,6 +426,7 @@ def _score(
             + 0.05 * _KIND_RANK[cand.hit.document.kind]
             + site_bonus
             + (_WORDING_BONUS if wording else 0.0)
+            + context_bonus
             - (1.0 if i in unread else 0.0)
         )
     return per_question
@@ -440,6 +459,7 @@ def evidence(
     hits: Sequence[Hit],
     settings: ComposeSettings,
     relevance: dict[str, float] | None = None,
+    warnings: frozenset[str] = frozenset(),
 ) -> tuple[list[Hit], list[str]]:
     """Return the hits that count as evidence (relevant enough and about the condition)
     and a note counting those left out as being about other conditions.
@@ -448,13 +468,21 @@ def evidence(
         relevance: chunk_id -> the relevance model's probability that the passage answers
             the question; for a question that names no known condition, passages under
             settings.min_relevance are not evidence.
+        warnings: passages found by the red-flag search; they count as evidence (for
+            their red-flag sentences only, see _candidates) whatever their relevance.
     """
     terms = frame.condition_terms()
     # A question that names a condition holds passages to it (the condition match below);
     # the model's judgement then only ranks them and decides whether the library answers.
     # Without a name, the model's judgement is all that keeps other subjects out.
     bar = settings.min_relevance / 4 if terms else settings.min_relevance
-    relevant = [h for h in hits if relevance is None or relevance.get(h.chunk.chunk_id, 0.0) >= bar]
+    relevant = [
+        h
+        for h in hits
+        if relevance is None
+        or relevance.get(h.chunk.chunk_id, 0.0) >= bar
+        or h.chunk.chunk_id in warnings
+    ]
     usable = [h for h in relevant if not terms or on_condition(h, terms)]
     off_condition = [h for h in relevant if h not in usable]
     notes: list[str] = []
@@ -510,6 +538,29 @@ def _bottom_line(
         if other_source and close and not _about_other_group(cand.text, asked_groups):
             bottom.append(cand)
     return bottom
+
+
+# Two things asked of one condition ("differentiate and manage", "diagnosed and treated"):
+# the model reads each alone, since a passage usually answers one of them.
+_VERB = (
+    r"(?:differentiat|distinguish|diagnos|identif|recogni[sz]|assess|evaluat|investigat|"
+    r"manag|treat|prevent|monitor)\w*"
+)
+_VERB_PAIR = re.compile(rf"\b({_VERB})\s+and\s+({_VERB})\b", re.I)
+
+
+def question_variants(question: str) -> list[str]:
+    """The question, or one question per verb when it asks two things ("How is X diagnosed
+    and treated?" -> "How is X diagnosed?", "How is X treated?")."""
+    m = _VERB_PAIR.search(question)
+    if not m:
+        return [question]
+    return [question[: m.start()] + m.group(i) + question[m.end() :] for i in (1, 2)]
+
+
+def asked_questions(frame: QuestionFrame) -> list[list[str]]:
+    """What the relevance model is asked: the question's wordings, then each part's."""
+    return [question_variants(q) for q in (frame.question, *(q for _, q in part_questions(frame)))]
 
 
 def part_questions(frame: QuestionFrame) -> list[tuple[str, str]]:
@@ -600,6 +651,7 @@ def compose_article(
     model: RelevanceModel | None = None,
     relevance: dict[str, float] | None = None,
     searched: Sequence[str] = (),
+    warnings: frozenset[str] = frozenset(),
 ) -> Article:
     """Build an extractive article from retrieved passages, or an abstention.
 
@@ -612,11 +664,21 @@ def compose_article(
             question; passages under settings.min_relevance do not count as evidence,
             and without one over settings.answer_threshold the article abstains.
         searched: the queries that were run, shown if the article abstains.
+        warnings: passages the red-flag search found; their warning sentences are
+            evidence even when the passage does not answer the question itself.
     """
     terms = frame.condition_terms()
-    usable, notes = evidence(frame, hits, settings, relevance)
+    usable, notes = evidence(frame, hits, settings, relevance, warnings)
     generated_at = datetime.now(UTC)
-    candidates = _candidates(usable, terms)
+    bar = settings.min_relevance / 4 if terms else settings.min_relevance
+    warnings_only = frozenset(
+        h.chunk.chunk_id
+        for h in usable
+        if h.chunk.chunk_id in warnings
+        and relevance is not None
+        and relevance.get(h.chunk.chunk_id, 0.0) < bar
+    )
+    candidates = _candidates(usable, terms, warnings_only)
     if not _enough(usable, candidates, settings, relevance, bool(terms)):
         # With a relevance model, "relevant" means judged to answer the question.
         found = len(usable)
@@ -626,9 +688,7 @@ def compose_article(
         return _abstain(frame, library_version, generated_at, searched, notes, found)
 
     parts = part_questions(frame)
-    per_question = _score(
-        candidates, [frame.question, *(q for _, q in parts)], frame, model, relevance, settings
-    )
+    per_question = _score(candidates, asked_questions(frame), frame, model, relevance, settings)
     part_score = {
         id(c): [per_question[j + 1][i] for j in range(len(parts))] for i, c in enumerate(candidates)
     }

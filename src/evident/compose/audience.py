@@ -56,6 +56,7 @@ URGENT = re.compile(
     r"care|attention|appointment|ultrasound|imaging|scan|x-ray|surgery|drainage)|"
     r"(?:refer\w*|contact|seek\w*|see|assess\w*)\s+(?:[\w-]+\s+){0,5}?urgently|"
     r"needs? urgent|red[- ]flags?|sepsis|septic|fever|hot and shivery|spreading redness|"
+    r"suspected\s+(?:[\w-]+\s+){0,2}?(?:cancer|sarcoma|malignan\w*)|"
     r"gangren\w*|limb[- ]threatening|necroti[sz]ing)\b",
     re.I,
 )

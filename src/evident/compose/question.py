@@ -123,6 +123,9 @@ _QUESTION_START = re.compile(
 # "my feet", "can I": a person's own words, not a condition's name.
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|me|my|mine)\b", re.I)
 _VERSUS = re.compile(r"\s+(?:versus|vs\.?|or)\s+", re.I)
+# Who the question is about is not what it asks about ("in a patient with infection").
+_PERSON = {"patient", "patients", "person", "people", "someone", "adult", "adults", "man", "woman"}
+
 _STOP = {
     "a",
     "an",
@@ -237,6 +240,10 @@ class QuestionFrame:
 
     def site_words(self) -> set[str]:
         return {term_key(w) for w in words(self.site) if w not in _STOP}
+
+    def context_words(self) -> set[str]:
+        """The modifier's own words ("in a patient with infection" -> infection)."""
+        return {term_key(w) for w in words(self.context) if w not in _STOP | _GENERIC | _PERSON}
 
 
 def classify(question: str) -> QuestionType:

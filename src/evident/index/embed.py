@@ -27,7 +27,7 @@ from evident.protocols import FloatMatrix
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-    from evident.index.onnx_bert import OnnxEncoder
+    from evident.onnx_bert import OnnxEncoder
 
 __all__ = ["INSTALL_HINT", "MiniLmEmbedder", "model_dir"]
 
@@ -83,7 +83,7 @@ class MiniLmEmbedder:
         if self._onnx is None:
             with self._lock:
                 if self._onnx is None:
-                    from evident.index.onnx_bert import OnnxEncoder
+                    from evident.onnx_bert import OnnxEncoder
 
                     directory = self._model_path or model_dir()
                     encoder = OnnxEncoder(directory, int8=self.runtime == "onnx-int8")

@@ -298,6 +298,10 @@ def retrieve(
     return hits
 
 
+# How much fusion's score still counts once the relevance model has read a candidate.
+FUSION_SAY = 0.3
+
+
 def _rerank(
     model: RelevanceModel,
     query: str,
@@ -319,8 +323,16 @@ def _rerank(
     head = [s for s in head if s.chunk_id in chunks]
     texts = [passage_for_model(chunks[s.chunk_id], candidates.meta(s.chunk_id)) for s in head]
     _, probabilities = rerank_order(model, query, texts, [s.score for s in head])
+    # The model's probability leads; fusion's own judgement (scaled to 0-1 over the
+    # candidates read) keeps a say, so a passage that matches every asked word is not
+    # overtaken by one the model merely finds on a nearby topic.
+    fused = [s.score for s in head]
+    low, span = min(fused, default=0.0), (max(fused, default=0.0) - min(fused, default=0.0))
     by_model = {
-        s.chunk_id: Scored(s.chunk_id, p, s.ranks) for s, p in zip(head, probabilities, strict=True)
+        s.chunk_id: Scored(
+            s.chunk_id, p + FUSION_SAY * ((s.score - low) / span if span > 0 else 0.0), s.ranks
+        )
+        for s, p in zip(head, probabilities, strict=True)
     }
     order = sorted(apply_priors(by_model, candidates, settings).values(), key=lambda s: -s.score)
     slots = sorted((s.score for s in head), reverse=True)

@@ -15,6 +15,19 @@ A pair is (question, passage, label) with label 0 answers, 1 does not. Sources:
 - COVID-QA: the sentence holding the answer span answers the question; other sentences of
   the same paper (the most word-alike first) do not.
 
+Sentence-level pairs teach what answers, not only what is on topic, because the composer
+picks single sentences for the bottom line:
+
+- MedQuAD sentences: an opening sentence of the right answer answers; an opening sentence
+  of another answer about the same condition (its definition when treatment was asked) does
+  not.
+- PubMedQA sentences: each conclusion sentence answers; the abstract's own background,
+  objective and methods sentences (same topic, no answer) do not.
+- BioASQ ideal answers: the expert-written answer answers its question.
+- NGC guideline summaries: a recommendation answers "how is X managed / screened"; the same
+  guideline's objectives, methods and rating-scheme sentences ("a systematic review informed
+  ...") do not.
+
 Every pair has a group (its question's document) and the dev split is by group.
 """
 
@@ -43,6 +56,13 @@ RELEVANCE_SOURCES = {
     "answers of the same document; 10 % of documents held out for evaluation",
     "pubmedqa": "PubMedQA PQA-L (MIT): conclusions against questions (test PMIDs excluded)",
     "covid-qa": "COVID-QA (Apache-2.0): answer sentences against other sentences of the paper",
+    "pubmedqa-sentences": "PubMedQA PQA-L (MIT): conclusion sentences against the same "
+    "abstract's background, objective and methods sentences (test PMIDs excluded)",
+    "medquad-sentences": "MedQuAD (CC BY 4.0): opening sentences of an answer against opening "
+    "sentences of other answers about the same condition (same held-out documents)",
+    "bioasq-ideal": "BioASQ 7B-9B (CC BY 2.5): ideal answers against their questions",
+    "ngc": "NGC guideline summaries (US public domain or no copyright restrictions): "
+    "recommendations against the same guideline's scope and methods sentences",
 }
 
 
@@ -248,6 +268,147 @@ def covid_qa_pairs(root: Path) -> Iterator[Pair]:
                     yield Pair(question, text, NOT, "covid-qa", group, "same_paper")
 
 
+# Opening sentences that only announce a list or point elsewhere answer nothing by themselves.
+_POINTER = re.compile(r":$|\bresources?\b|\bthis (?:section|page)\b|^\W*$", re.I)
+
+
+def _openers(answer: str, n: int = 3) -> list[str]:
+    return [
+        s for s in sentences(answer)[:n] if 6 <= len(s.split()) <= 60 and not _POINTER.search(s)
+    ]
+
+
+def medquad_sentence_pairs(root: Path) -> Iterator[Pair]:
+    rng = random.Random(25)
+    for key, _focus, qa in medquad_documents(root):
+        if medquad_heldout(key) or len(qa) < 2:
+            continue
+        question, qtype, answer = rng.choice(qa)
+        mine = _openers(answer)
+        theirs = [s for _, t, a in qa if t != qtype for s in _openers(a)]
+        if not mine or not theirs:
+            continue
+        asked = _ask(question, rng)
+        yield Pair(asked, rng.choice(mine), ANSWERS, "medquad-sentences", key, qtype)
+        yield Pair(asked, rng.choice(theirs), NOT, "medquad-sentences", key, "other_question")
+
+
+# Abstract sections that set the scene: on topic, but they never hold the finding.
+_SCENE = {"BACKGROUND", "OBJECTIVE", "OBJECTIVES", "PURPOSE", "INTRODUCTION", "AIM", "AIMS"}
+_HOW = {"METHODS", "DESIGN", "SETTING", "MATERIALS AND METHODS", "STUDY DESIGN", "METHOD"}
+
+
+def pubmedqa_sentence_pairs(root: Path) -> Iterator[Pair]:
+    data = json.loads((root / "pubmedqa" / "ori_pqal.json").read_text())
+    test = json.loads((root / "pubmedqa" / "test_ground_truth.json").read_text())
+    rng = random.Random(26)
+    for pmid, rec in sorted(data.items()):
+        if pmid in test:
+            continue
+        question = rec["QUESTION"]
+        for sent in sentences(rec["LONG_ANSWER"])[:2]:
+            if len(sent.split()) >= 6:
+                yield Pair(
+                    _ask(question, rng), sent, ANSWERS, "pubmedqa-sentences", pmid, "conclusion"
+                )
+        for wanted, kind in ((_SCENE, "background"), (_HOW, "methods")):
+            pool = [
+                s
+                for text, label in zip(rec["CONTEXTS"], rec["LABELS"], strict=False)
+                if label in wanted
+                for s in sentences(text)
+                if len(s.split()) >= 6
+            ]
+            if pool:
+                yield Pair(
+                    _ask(question, rng), rng.choice(pool), NOT, "pubmedqa-sentences", pmid, kind
+                )
+
+
+def bioasq_ideal_pairs(root: Path, years: tuple[str, ...] = ("7B", "8B", "9B")) -> Iterator[Pair]:
+    rng = random.Random(27)
+    for year in years:
+        for path in sorted((root / "bioasq-golden-7b-11b").glob(f"Task{year}*/*_golden.json")):
+            for q in json.loads(path.read_text())["questions"]:
+                ideal = q.get("ideal_answer")
+                text = ideal[0] if isinstance(ideal, list) and ideal else ideal
+                if isinstance(text, str) and len(text.split()) >= 6:
+                    body = " ".join(q["body"].split())
+                    first = " ".join(sentences(text)[:2])
+                    yield Pair(_ask(body, rng), first, ANSWERS, "bioasq-ideal", q["id"], "ideal")
+
+
+# NGC fields that describe how a guideline was made or what it covers, never what to do.
+_NGC_SCOPE = (
+    "Guideline Objective(s)",
+    "Target Population",
+    "Intended Users",
+    "Major Outcomes Considered",
+    "Description of Methods Used to Collect/Select the Evidence",
+    "Description of the Methods Used to Analyze the Evidence",
+    "Description of Methods Used to Formulate the Recommendations",
+    "Description of Method of Guideline Validation",
+    "Type of Evidence Supporting the Recommendations",
+    "Rating Scheme for the Strength of the Evidence",
+    "Rating Scheme for the Strength of the Recommendations",
+    "Qualifying Statements",
+)
+_RECOMMENDS = re.compile(r"\b(?:recommends?|should|suggests?|offer|consider)\b", re.I)
+_NGC_QUESTIONS = {
+    "Screening": (
+        "Should {c} be screened for?",
+        "screening for {c}",
+        "who should be screened for {c}",
+    ),
+    "Prevention": ("How can {c} be prevented?", "what prevents {c}"),
+    "Diagnosis": ("How is {c} diagnosed?", "diagnosis of {c}"),
+    "Treatment": ("What is the treatment for {c}?", "how do you treat {c}", "treatment of {c}"),
+    "Management": ("How should {c} be managed?", "management of {c}"),
+}
+
+
+def ngc_pairs(root: Path, per_guideline: int = 12) -> Iterator[Pair]:
+    from evident.ingest.readers.datasets import html_lines
+
+    rng = random.Random(28)
+    for path in sorted((root / "ngc-guideline-summaries-open").rglob("*.xml")):
+        try:
+            tree = etree.parse(str(path))
+        except etree.XMLSyntaxError:
+            continue
+        fields: dict[str, list[str]] = {}
+        for field in tree.getroot().iter("Field"):
+            name = field.get("Name") or ""
+            if name and name not in fields:
+                fields[name] = [
+                    line
+                    for value in field.iterfind("FieldValue")
+                    for _, line in html_lines(value.get("Value") or "")
+                ]
+        conditions = [c.lstrip("- ").split(" (")[0] for c in fields.get("Disease/Condition(s)", [])]
+        templates = [
+            t for cat in fields.get("Guideline Category", []) for t in _NGC_QUESTIONS.get(cat, ())
+        ]
+        if not conditions or not templates:
+            continue
+
+        def said(lines: list[str]) -> list[str]:
+            return [s for line in lines for s in sentences(line) if 8 <= len(s.split()) <= 70]
+
+        answers = [
+            s for s in said(fields.get("Major Recommendations", [])) if _RECOMMENDS.search(s)
+        ]
+        scope = [s for name in _NGC_SCOPE for s in said(fields.get(name, []))]
+        if not answers or not scope:
+            continue
+        for _ in range(per_guideline // 2):
+            question = rng.choice(templates).format(c=rng.choice(conditions[:3]).lower())
+            if question[0].islower() and rng.random() < 0.5:
+                question = question[0].upper() + question[1:]
+            yield Pair(question, rng.choice(answers), ANSWERS, "ngc", path.stem, "recommendation")
+            yield Pair(question, rng.choice(scope), NOT, "ngc", path.stem, "scope")
+
+
 def relevance_pairs(root: Path) -> tuple[list[Pair], list[Pair]]:
     """(train, dev) pairs for the relevance model, split by question document."""
     train: list[Pair] = []
@@ -257,6 +418,10 @@ def relevance_pairs(root: Path) -> tuple[list[Pair], list[Pair]]:
         *medquad_pairs(root),
         *pubmedqa_pairs(root),
         *covid_qa_pairs(root),
+        *medquad_sentence_pairs(root),
+        *pubmedqa_sentence_pairs(root),
+        *bioasq_ideal_pairs(root),
+        *ngc_pairs(root),
     ]:
         (dev if held_out("relevance:" + pair.source + pair.group, 5) else train).append(pair)
     return train, dev

@@ -1,7 +1,9 @@
 """The MiniLM encoder as an ONNX graph run by onnxruntime, built from the bundled weights.
 
-No torch and no exported file: the graph is written with onnx's helper API straight
-from the safetensors checkpoint the first time the embedder loads, then its
+Shared by the embedder (index/embed.py) and the cross-encoders (crossencoder.py), beside
+the numpy encoder in bert.py. No torch and no exported file: the graph is written with
+onnx's helper API straight from the safetensors checkpoint the first time an encoder
+loads, then its
 matrix products are quantised to int8 (onnxruntime's dynamic quantisation) unless
 int8 is False, and kept in the user cache. onnxruntime fuses attention, layer norm and
 GELU and runs both cores.
