@@ -140,12 +140,6 @@ def test_patient_leaves_out_doses_but_keeps_their_citations_on_a_pointer(demo_ap
 # The relevance-model composer (issue 16) no longer quotes a warning sign or an HPO-explained
 # term in these demo answers: a known regression, kept visible as strict expected failures
 # until the composition ranks answers better (docs/models.md, relevance model).
-_CONTENT_CHANGED = pytest.mark.xfail(
-    strict=True, reason="demo answer content changed with the relevance-model composer"
-)
-
-
-@_CONTENT_CHANGED
 def test_patient_warning_signs_come_first_when_the_evidence_has_them(demo_app: App) -> None:
     article = demo_app.ask(
         "What is the treatment for a painful calcium deposit in the foot?", Audience.PATIENT
