@@ -414,10 +414,10 @@ def _score(
     for i, cand in enumerate(candidates):
         fit = region_fit(regions(cand.text), asked)
         site_bonus = 0.1 * fit if fit > 0 else 0.2 * fit
-        if site and site & {term_key(w) for w in words(cand.text)}:
+        keys = {term_key(w) for w in words(cand.text)}
+        if site and site & keys:
             site_bonus = 0.15
         wording = any(p.search(cand.text) for p in _ANSWER_WORDING[frame.qtype])
-        keys = {term_key(w) for w in words(cand.text)}
         context_bonus = _CONTEXT_BONUS if context and context & keys else 0.0
         cand.score = (
             0.4 * per_question[0][i]
@@ -454,6 +454,16 @@ def _statement(cand: Candidate) -> Statement:
     return Statement(text=cand.text, citations=(cand.citation, *cand.extra))
 
 
+def _evidence_bar(named: bool, settings: ComposeSettings) -> float:
+    """The relevance a passage needs to count as evidence.
+
+    A question that names a condition holds passages to it (the condition match); the
+    model's judgement then only ranks them and decides whether the library answers.
+    Without a name, the model's judgement is all that keeps other subjects out.
+    """
+    return settings.min_relevance / 4 if named else settings.min_relevance
+
+
 def evidence(
     frame: QuestionFrame,
     hits: Sequence[Hit],
@@ -472,10 +482,7 @@ def evidence(
             their red-flag sentences only, see _candidates) whatever their relevance.
     """
     terms = frame.condition_terms()
-    # A question that names a condition holds passages to it (the condition match below);
-    # the model's judgement then only ranks them and decides whether the library answers.
-    # Without a name, the model's judgement is all that keeps other subjects out.
-    bar = settings.min_relevance / 4 if terms else settings.min_relevance
+    bar = _evidence_bar(bool(terms), settings)
     relevant = [
         h
         for h in hits
@@ -670,7 +677,7 @@ def compose_article(
     terms = frame.condition_terms()
     usable, notes = evidence(frame, hits, settings, relevance, warnings)
     generated_at = datetime.now(UTC)
-    bar = settings.min_relevance / 4 if terms else settings.min_relevance
+    bar = _evidence_bar(bool(terms), settings)
     warnings_only = frozenset(
         h.chunk.chunk_id
         for h in usable

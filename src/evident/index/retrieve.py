@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from evident.config import IndexSettings
 from evident.errors import InvalidInput
-from evident.index.rerank import passage_for_model, rerank_order
+from evident.index.rerank import passage_for_model, rerank_scores
 from evident.index.vocab import Vocabulary, expand_query
 from evident.models import DocumentKind, DocumentMeta, Filters, Hit
 from evident.protocols import Embedder, FloatMatrix, PassageIndex, PassageStore, RelevanceModel
@@ -298,10 +298,6 @@ def retrieve(
     return hits
 
 
-# How much fusion's score still counts once the relevance model has read a candidate.
-FUSION_SAY = 0.3
-
-
 def _rerank(
     model: RelevanceModel,
     query: str,
@@ -310,8 +306,9 @@ def _rerank(
     candidates: Candidates,
     settings: IndexSettings,
 ) -> tuple[list[Scored], dict[str, float]]:
-    """The best rerank_depth candidates in the model's order (priors applied to its
-    probability), then the rest as fusion ordered them.
+    """The best rerank_depth candidates in the order of their reranking score (the model's
+    probability with fusion's say, rerank_scores; priors applied to it), then the rest as
+    fusion ordered them.
 
     The reordered candidates take over the fused scores of the places they move into, so
     every score stays on fusion's scale: MMR weighs relevance against redundancy on that
@@ -322,17 +319,10 @@ def _rerank(
     chunks = store.get_chunks([s.chunk_id for s in head])
     head = [s for s in head if s.chunk_id in chunks]
     texts = [passage_for_model(chunks[s.chunk_id], candidates.meta(s.chunk_id)) for s in head]
-    _, probabilities = rerank_order(model, query, texts, [s.score for s in head])
-    # The model's probability leads; fusion's own judgement (scaled to 0-1 over the
-    # candidates read) keeps a say, so a passage that matches every asked word is not
-    # overtaken by one the model merely finds on a nearby topic.
-    fused = [s.score for s in head]
-    low, span = min(fused, default=0.0), (max(fused, default=0.0) - min(fused, default=0.0))
+    scores, probabilities = rerank_scores(model, query, texts, [s.score for s in head])
     by_model = {
-        s.chunk_id: Scored(
-            s.chunk_id, p + FUSION_SAY * ((s.score - low) / span if span > 0 else 0.0), s.ranks
-        )
-        for s, p in zip(head, probabilities, strict=True)
+        s.chunk_id: Scored(s.chunk_id, score, s.ranks)
+        for s, score in zip(head, scores, strict=True)
     }
     order = sorted(apply_priors(by_model, candidates, settings).values(), key=lambda s: -s.score)
     slots = sorted((s.score for s in head), reverse=True)
